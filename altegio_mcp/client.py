@@ -1,0 +1,422 @@
+"""`AltegioClient`: the only owner of `httpx.AsyncClient`, and the one place that speaks HTTP.
+
+It builds the `Authorization` header (through `AltegioAuth`), sends the documented `Accept` and
+`Content-Type` headers, unwraps Altegio's `{success, data, meta}` envelope, turns error answers into
+the `errors` hierarchy, retries idempotent requests, and keeps every call under the client-side rate
+limit. It knows nothing about MCP: `client.py` plus `operations/` are a usable async library.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, Self, TypeVar, cast, overload
+
+import anyio
+import httpx
+from pydantic import JsonValue, SecretStr, TypeAdapter, ValidationError
+
+from altegio_mcp import __version__
+from altegio_mcp.errors import (
+    AltegioError,
+    APIStatusError,
+    ConfigurationError,
+    ConnectionFailed,
+    MalformedResponse,
+    RequestTimedOut,
+    Target,
+    UnsuccessfulResponse,
+    error_class_for,
+)
+from altegio_mcp.ratelimit import RateLimiter
+from altegio_mcp.retry import parse_retry_after, retry_delay, should_retry_status, should_retry_transport
+from altegio_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ACCEPT = "application/vnd.api.v2+json"
+T = TypeVar("T")
+
+PrimitiveData = str | int | float | bool | None
+QueryValue = str | int | float | bool | None | list[str] | list[int]
+Query = Mapping[str, QueryValue]
+
+
+class AltegioAuth(httpx.Auth):
+    """`Authorization: Bearer <partner>, User <user>`; the partner token alone when there is no user."""
+
+    def __init__(self, partner_token: SecretStr | None, user_token: SecretStr | None = None) -> None:
+        self._partner = partner_token
+        self._user = user_token
+
+    @property
+    def has_user(self) -> bool:
+        return self._user is not None and bool(self._user.get_secret_value())
+
+    def header_value(self) -> str:
+        if self._partner is None or not self._partner.get_secret_value():
+            raise ConfigurationError(
+                "No Altegio partner token is configured: set ALTEGIO_PARTNER_TOKEN "
+                "(or start the server with --sandbox to try it without credentials)."
+            )
+        value = f"Bearer {self._partner.get_secret_value()}"
+        if self._user is not None and self._user.get_secret_value():
+            value += f", User {self._user.get_secret_value()}"
+        return value
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self.header_value()
+        yield request
+
+    def __repr__(self) -> str:
+        partner = "set" if self._partner else "unset"
+        return f"AltegioAuth(partner={partner}, user={'set' if self.has_user else 'unset'})"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResult(Generic[T]):
+    """A successful answer: the validated `data`, the raw `meta` (pagination), the HTTP status."""
+
+    data: T
+    meta: dict[str, JsonValue]
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryResult:
+    """A non-JSON answer, such as the receipt PDF."""
+
+    content: bytes
+    content_type: str
+    status: int
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """Counters the benchmarks and reliability tests read."""
+
+    requests: int = 0
+    retries: int = 0
+    errors: dict[str, int] = field(default_factory=dict[str, int])
+
+
+def _meta_of(body: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    meta = body.get("meta")
+    return dict(meta) if isinstance(meta, dict) else {}
+
+
+def _error_details(body: JsonValue) -> tuple[str | None, JsonValue]:
+    """Pull `meta.message` / `meta.errors` (or the `errors{code,message}` variant) out of an error body."""
+    if not isinstance(body, dict):
+        return None, None
+    message: str | None = None
+    errors: JsonValue = None
+    meta = body.get("meta")
+    if isinstance(meta, dict):
+        raw_message = meta.get("message")
+        message = str(raw_message) if raw_message else None
+        errors = meta.get("errors")
+    top_errors = body.get("errors")
+    if isinstance(top_errors, dict) and message is None:
+        raw_message = top_errors.get("message")
+        message = str(raw_message) if raw_message else None
+    elif errors is None and top_errors is not None:
+        errors = top_errors
+    return message, errors
+
+
+def _clean_query(params: Query | None) -> list[tuple[str, PrimitiveData]]:
+    """Drop None values; booleans become 1/0 as Altegio expects; lists repeat the key."""
+    pairs: list[tuple[str, PrimitiveData]] = []
+    for key, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            pairs.append((key, int(value)))
+        elif isinstance(value, list):
+            pairs.extend((key, item) for item in value)
+        else:
+            pairs.append((key, value))
+    return pairs
+
+
+class AltegioClient:
+    """Async client for the Altegio B2B API v1. Use as `async with AltegioClient(settings) as client:`."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings or Settings()
+        self._auth = AltegioAuth(self.settings.partner_token, self.settings.user_token)
+        self._sleep = sleep
+        self._wall_clock = wall_clock
+        self._jitter = jitter
+        self.limiter = RateLimiter(
+            self.settings.rate_per_second, self.settings.rate_per_minute, clock=clock, sleep=sleep
+        )
+        self.stats = ClientStats()
+        self._http = httpx.AsyncClient(
+            base_url=self.settings.base_url + "/",
+            transport=transport,
+            timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout),
+            headers={
+                "Accept": ACCEPT,
+                "Content-Type": "application/json",
+                "User-Agent": f"altegio-mcp/{__version__}",
+            },
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def has_user_token(self) -> bool:
+        return self._auth.has_user
+
+    def auth_for(self, user_token: SecretStr | None) -> AltegioAuth:
+        """Credentials for one caller: the server's partner token with that caller's user token."""
+        return AltegioAuth(self.settings.partner_token, user_token)
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        model: type[T] | TypeAdapter[T],
+        *,
+        params: Query | None = ...,
+        json_body: JsonValue | None = ...,
+        auth: AltegioAuth | None = ...,
+        auth_mode: Literal["user", "partner"] = ...,
+        target: Target | None = ...,
+    ) -> ApiResult[T]: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        model: None = ...,
+        *,
+        params: Query | None = ...,
+        json_body: JsonValue | None = ...,
+        auth: AltegioAuth | None = ...,
+        auth_mode: Literal["user", "partner"] = ...,
+        target: Target | None = ...,
+    ) -> ApiResult[JsonValue]: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        model: type[Any] | TypeAdapter[Any] | None = None,
+        *,
+        params: Query | None = None,
+        json_body: JsonValue | None = None,
+        auth: AltegioAuth | None = None,
+        auth_mode: Literal["user", "partner"] = "user",
+        target: Target | None = None,
+    ) -> ApiResult[Any]:
+        """Send one API call and return its validated `data` with `meta`.
+
+        `auth_mode="user"` demands a user token (fails fast, before any HTTP, when there is none);
+        `"partner"` sends only the partner token (as `POST /auth` requires). `target` names what
+        the call is about so a 404 can say which id was wrong.
+        """
+        response = await self._send(method, path, params, json_body, auth, auth_mode, target)
+        body = self._json_body(response, method, path)
+        if isinstance(body, dict) and "success" in body:
+            if body.get("success") is False:
+                message, errors = _error_details(body)
+                raise UnsuccessfulResponse(
+                    message or "success: false",
+                    method=method,
+                    path=path,
+                    status_code=response.status_code,
+                    api_message=message,
+                    api_errors=errors,
+                    target=target,
+                )
+            data: JsonValue = body.get("data")
+            meta = _meta_of(body)
+        else:
+            data, meta = body, {}
+        if model is None:
+            return ApiResult(data=data, meta=meta, status=response.status_code)
+        adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
+        try:
+            value = adapter.validate_python(data)
+        except ValidationError as exc:
+            raise MalformedResponse(
+                f"Altegio's answer did not have the documented shape ({exc.error_count()} problems, "
+                f"first at {'.'.join(str(p) for p in exc.errors()[0]['loc']) or 'data'})",
+                method=method,
+                path=path,
+            ) from exc
+        return ApiResult(data=value, meta=meta, status=response.status_code)
+
+    async def request_bytes(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: AltegioAuth | None = None,
+        target: Target | None = None,
+        expect_content_type: str = "application/pdf",
+    ) -> BinaryResult:
+        """Fetch a binary document (the receipt PDF). A JSON answer instead is an error."""
+        response = await self._send(method, path, None, None, auth, "user", target)
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != expect_content_type:
+            body = self._json_body(response, method, path, lenient=True)
+            message, errors = _error_details(body)
+            if isinstance(body, dict) and body.get("success") is False:
+                raise UnsuccessfulResponse(
+                    message or "success: false",
+                    method=method,
+                    path=path,
+                    status_code=response.status_code,
+                    api_message=message,
+                    api_errors=errors,
+                    target=target,
+                )
+            raise MalformedResponse(
+                f"expected {expect_content_type} but Altegio sent {content_type or 'no content type'}",
+                method=method,
+                path=path,
+            )
+        return BinaryResult(content=response.content, content_type=content_type, status=response.status_code)
+
+    def _json_body(
+        self, response: httpx.Response, method: str, path: str, *, lenient: bool = False
+    ) -> JsonValue:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return cast(JsonValue, json.loads(response.content))
+        except ValueError as exc:
+            if lenient:
+                return None
+            raise MalformedResponse("Altegio's answer was not valid JSON", method=method, path=path) from exc
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Query | None,
+        json_body: JsonValue | None,
+        auth: AltegioAuth | None,
+        auth_mode: Literal["user", "partner"],
+        target: Target | None,
+    ) -> httpx.Response:
+        method = method.upper()
+        credentials = auth or self._auth
+        if auth_mode == "partner":
+            credentials = AltegioAuth(self.settings.partner_token, None)
+        elif not credentials.has_user:
+            raise ConfigurationError(
+                "No Altegio user token is available, and this call needs one: the person running the "
+                "server must run `altegio-mcp login` (or set ALTEGIO_USER_TOKEN). Nothing was sent.",
+                method=method,
+                path=path,
+            )
+        credentials.header_value()  # fail before any HTTP when the partner token is missing
+        url = path.lstrip("/")
+        content = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
+        attempt = 0
+        while True:
+            await self.limiter.acquire()
+            self.stats.requests += 1
+            request = self._http.build_request(method, url, params=_clean_query(params), content=content)
+            started = time.perf_counter()
+            try:
+                response = await self._http.send(request, auth=credentials)
+            except httpx.TimeoutException as exc:
+                error: AltegioError = RequestTimedOut(
+                    f"Altegio did not answer within {self.settings.timeout:g} s", method=method, path=path
+                )
+                if should_retry_transport(method) and attempt < self.settings.max_retries:
+                    attempt = await self._wait_before_retry(attempt, None, error)
+                    continue
+                self._count(error)
+                raise error from exc
+            except httpx.TransportError as exc:
+                error = ConnectionFailed(
+                    f"The connection to Altegio failed ({type(exc).__name__})", method=method, path=path
+                )
+                if should_retry_transport(method) and attempt < self.settings.max_retries:
+                    attempt = await self._wait_before_retry(attempt, None, error)
+                    continue
+                self._count(error)
+                raise error from exc
+            log.debug(
+                "%s %s -> %s in %.1f ms",
+                method,
+                path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            if response.status_code < 400:
+                return response
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock())
+            status_error = self._status_error(response, method, path, retry_after, target)
+            if should_retry_status(method, response.status_code) and attempt < self.settings.max_retries:
+                delay = retry_delay(attempt, retry_after, self.settings.retry_max_wait, self._jitter)
+                if delay is not None:
+                    attempt = await self._wait_before_retry(attempt, delay, status_error)
+                    continue
+            self._count(status_error)
+            raise status_error
+
+    async def _wait_before_retry(self, attempt: int, delay: float | None, error: AltegioError) -> int:
+        if delay is None:
+            delay = retry_delay(attempt, None, self.settings.retry_max_wait, self._jitter) or 0.0
+        self.stats.retries += 1
+        log.info("retrying %s after %s in %.2f s", error.request_line, type(error).__name__, delay)
+        await self._sleep(delay)
+        return attempt + 1
+
+    def _count(self, error: AltegioError) -> None:
+        name = type(error).__name__
+        self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
+
+    def _status_error(
+        self,
+        response: httpx.Response,
+        method: str,
+        path: str,
+        retry_after: float | None,
+        target: Target | None,
+    ) -> APIStatusError:
+        body = self._json_body(response, method, path, lenient=True)
+        message, errors = _error_details(body)
+        cls = error_class_for(response.status_code)
+        return cls(
+            message or f"HTTP {response.status_code}",
+            method=method,
+            path=path,
+            status_code=response.status_code,
+            api_message=message,
+            api_errors=errors,
+            retry_after=retry_after,
+            target=target,
+        )

@@ -1,0 +1,165 @@
+"""Where the user token lives between runs: the OS keyring when one works, else a 0600 file.
+
+`altegio-mcp login` stores the token with who it belongs to (name, login, email, id: not secret,
+kept beside it so `whoami` and `doctor` can say who the server acts as). `logout` removes both.
+An explicit `ALTEGIO_USER_TOKEN` always wins over a stored token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import platformdirs
+from pydantic import SecretStr
+
+from altegio_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "altegio-mcp"
+KEYRING_SERVICE = "altegio-mcp"
+TOKEN_FILE = "credentials.json"  # noqa: S105 - a file name
+IDENTITY_FILE = "identity.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a user token belongs to, as `POST /auth` reported it."""
+
+    id: int | None = None
+    name: str | None = None
+    login: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    def label(self) -> str:
+        who = self.name or self.login or "unknown user"
+        return f"{who} ({self.login})" if self.login and self.name else who
+
+
+def _keyring() -> Any | None:
+    """The keyring module when a real backend is available, else None."""
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return None
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # a broken keyring configuration must not stop the server
+        return None
+    if isinstance(backend, fail.Keyring) or float(getattr(backend, "priority", 0) or 0) <= 0:
+        return None
+    return keyring
+
+
+class CredentialStore:
+    """Saves, loads and deletes the user token and its identity."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.dir = settings.config_dir or platformdirs.user_config_path(APP_NAME)
+        self.mode = settings.credential_store
+        self._account = settings.base_url
+
+    @property
+    def token_file(self) -> Path:
+        return self.dir / TOKEN_FILE
+
+    @property
+    def identity_file(self) -> Path:
+        return self.dir / IDENTITY_FILE
+
+    def _backend(self) -> Literal["keyring", "file"]:
+        if self.mode == "file":
+            return "file"
+        if _keyring() is not None:
+            return "keyring"
+        if self.mode == "keyring":
+            raise RuntimeError("ALTEGIO_CREDENTIAL_STORE=keyring, but no OS keyring is available")
+        return "file"
+
+    def _write_private(self, path: Path, payload: dict[str, Any]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle)
+        os.chmod(tmp, 0o600)
+        tmp.replace(path)
+
+    def save(self, token: SecretStr, identity: Identity) -> str:
+        """Store the token; return a description of where (never the token)."""
+        backend = self._backend()
+        if backend == "keyring":
+            keyring = _keyring()
+            if keyring is None:  # pragma: no cover - checked in _backend
+                raise RuntimeError("keyring vanished")
+            keyring.set_password(KEYRING_SERVICE, self._account, token.get_secret_value())
+            self._write_private(self.identity_file, {"identity": asdict(identity), "store": "keyring"})
+            return "the OS keyring"
+        self._write_private(
+            self.token_file, {"base_url": self._account, "user_token": token.get_secret_value()}
+        )
+        self._write_private(self.identity_file, {"identity": asdict(identity), "store": "file"})
+        return str(self.token_file)
+
+    def load(self) -> tuple[SecretStr | None, Identity | None]:
+        identity = self._load_identity()
+        if self.token_file.exists():
+            try:
+                data = cast(dict[str, Any], json.loads(self.token_file.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                log.warning("ignoring unreadable %s", self.token_file)
+                return None, identity
+            token = data.get("user_token")
+            if isinstance(token, str) and token:
+                return SecretStr(token), identity
+        if self.mode != "file":
+            keyring = _keyring()
+            if keyring is not None:
+                value = keyring.get_password(KEYRING_SERVICE, self._account)
+                if isinstance(value, str) and value:
+                    return SecretStr(value), identity
+        return None, identity
+
+    def _load_identity(self) -> Identity | None:
+        try:
+            data = cast(dict[str, Any], json.loads(self.identity_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+        raw = data.get("identity")
+        if not isinstance(raw, dict):
+            return None
+        fields = cast(dict[str, Any], raw)
+        return Identity(**{k: fields.get(k) for k in ("id", "name", "login", "email", "phone")})
+
+    def delete(self) -> bool:
+        """Remove the stored token and identity; True if anything was removed."""
+        removed = False
+        for path in (self.token_file, self.identity_file):
+            if path.exists():
+                path.unlink()
+                removed = True
+        keyring = _keyring() if self.mode != "file" else None
+        if keyring is not None:
+            with contextlib.suppress(Exception):
+                keyring.delete_password(KEYRING_SERVICE, self._account)
+                removed = True
+        return removed
+
+
+def resolve_user_token(settings: Settings) -> tuple[Settings, Identity | None, str]:
+    """Settings with the user token filled from the store when not given; plus identity and source."""
+    store = CredentialStore(settings)
+    token, identity = store.load()
+    if settings.user_token is not None:
+        return settings, identity, "ALTEGIO_USER_TOKEN"
+    if token is None:
+        return settings, identity, "none"
+    return settings.model_copy(update={"user_token": token}), identity, f"stored ({store.dir})"

@@ -1,0 +1,344 @@
+"""The `Operation` declaration, the per-call `OpContext`, and the vocabulary every operation shares.
+
+An `Operation` is the single source of a tool: name, title, description, HTTP method and path,
+input and output models, toolset, kind (read / write / destructive), which token it needs, how
+to describe a destructive call before it runs, and how to render its result as short text. The
+MCP layer (`tools.py`) derives everything else from it.
+
+Field aliases (`LocationId`, `AppointmentId`, `IsoDateTime`, …) carry their descriptions once, so
+every tool describes an id or a date the same way and says which tool lists valid values.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, PrivateAttr, TypeAdapter
+
+from altegio_mcp.client import AltegioAuth, AltegioClient, ApiResult, Query
+from altegio_mcp.errors import ConfigurationError, InvalidArgument, Target
+from altegio_mcp.text import USER_TEXT_NOTE, clean_text
+from altegio_mcp.timeutil import TimeError, localize, zone
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+Kind = Literal["read", "write", "destructive"]
+
+InT = TypeVar("InT", bound="Args")
+OutT = TypeVar("OutT", bound="Result")
+T = TypeVar("T")
+
+
+# --- shared argument vocabulary ---------------------------------------------------------------
+
+LocationId = Annotated[
+    int | None,
+    Field(
+        default=None,
+        ge=1,
+        description="Location id (legacy: company/salon id). Omit for the server's default location; "
+        "list_locations shows ids.",
+    ),
+]
+AppointmentId = Annotated[
+    int, Field(ge=1, description="Appointment id (legacy: record id); list_appointments shows ids.")
+]
+TeamMemberId = Annotated[
+    int, Field(ge=1, description="Team member id (legacy: staff/master id); list_team_members shows ids.")
+]
+OptionalTeamMemberId = Annotated[
+    int | None,
+    Field(default=None, ge=1, description="Only this team member (legacy: staff id); list_team_members."),
+]
+ClientId = Annotated[int, Field(ge=1, description="Client id; search_clients finds it.")]
+OptionalClientId = Annotated[
+    int | None, Field(default=None, ge=1, description="Only this client; search_clients finds the id.")
+]
+ServiceId = Annotated[int, Field(ge=1, description="Service id; list_services shows ids.")]
+ServiceIds = Annotated[
+    list[Annotated[int, Field(ge=1)]],
+    Field(min_length=1, max_length=20, description="Service ids; list_services shows ids."),
+]
+VisitId = Annotated[
+    int, Field(ge=1, description="Visit id: the visit_id field of an appointment (get_appointment).")
+]
+IsoDate = Annotated[date, Field(description="Date YYYY-MM-DD in the location's calendar.")]
+OptionalDate = Annotated[
+    date | None, Field(default=None, description="Date YYYY-MM-DD in the location's calendar.")
+]
+IsoDateTime = Annotated[
+    datetime,
+    Field(
+        description="ISO 8601 start, e.g. 2026-11-28T15:00:00-05:00; without an offset it is read in "
+        "the location's timezone."
+    ),
+]
+Page = Annotated[int, Field(default=1, ge=1, le=10_000, description="Page number, from 1.")]
+Detail = Annotated[
+    bool,
+    Field(default=False, description="true: add every field Altegio returns to each item (much longer)."),
+]
+
+
+def _clean(value: object) -> object:
+    return clean_text(value) if isinstance(value, str) else value
+
+
+UserText = Annotated[str | None, BeforeValidator(_clean), Field(default=None, description=USER_TEXT_NOTE)]
+
+
+class Args(BaseModel):
+    """Base of every tool's input: flat fields, unknown names rejected, strings trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class NoArgs(Args):
+    """An operation without arguments."""
+
+
+class Wire(BaseModel):
+    """Base of the models that read Altegio's answers: unknown fields kept, shapes tolerated."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Out(BaseModel):
+    """Base of every tool's structured output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A document a result carries besides its JSON (the receipt PDF)."""
+
+    uri: str
+    mime_type: str
+    data: bytes
+
+
+class Result(Out):
+    """Base of results: notes about how the inputs were read, and an optional attachment."""
+
+    notes: list[str] = Field(
+        default_factory=list[str], description="How inputs were read (e.g. timezone), and warnings."
+    )
+    _attachment: Attachment | None = PrivateAttr(default=None)
+
+    @property
+    def attachment(self) -> Attachment | None:
+        return self._attachment
+
+    def attach(self, attachment: Attachment) -> None:
+        self._attachment = attachment
+
+
+class PageMeta(Out):
+    """Where a list result sits among all results."""
+
+    page: int = Field(description="This page number.")
+    count: int = Field(description="Items on this page.")
+    total: int | None = Field(default=None, description="Items on all pages, when Altegio says.")
+    next_page: int | None = Field(default=None, description="Call again with page=this for more; null: none.")
+
+
+def page_meta(meta: Mapping[str, JsonValue], page: int, per_page: int, count: int) -> PageMeta:
+    """Build `PageMeta` from Altegio's `meta` (`total_count` or `count`)."""
+    raw_total = meta.get("total_count", meta.get("count"))
+    total = int(raw_total) if isinstance(raw_total, int | float | str) and str(raw_total).isdigit() else None
+    more = page * per_page < total if total is not None else count >= per_page
+    return PageMeta(page=page, count=count, total=total, next_page=page + 1 if more else None)
+
+
+def as_list(value: object) -> list[Any]:
+    """Altegio sometimes answers one object where the schema says an array, or the reverse."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return list(value)  # pyright: ignore[reportUnknownArgumentType]
+    return [value]
+
+
+def first_of(value: object) -> object:
+    """The object form of an answer that may come as a one-item array."""
+    if isinstance(value, list):
+        items: list[object] = list(value)  # pyright: ignore[reportUnknownArgumentType]
+        return items[0] if items else None
+    return value
+
+
+# --- per-call context ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class LocationInfo:
+    id: int
+    title: str
+    timezone: str
+    currency: str | None = None
+
+
+class LocationDirectory:
+    """Caches each location's timezone and title (partner-token reads), shared by every caller."""
+
+    ttl_seconds = 3600.0
+
+    def __init__(self, client: AltegioClient, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._clock = clock
+        self._cache: dict[int, tuple[float, LocationInfo]] = {}
+
+    def remember(self, info: LocationInfo) -> None:
+        self._cache[info.id] = (self._clock(), info)
+
+    async def get(self, location_id: int) -> LocationInfo:
+        hit = self._cache.get(location_id)
+        if hit is not None and self._clock() - hit[0] < self.ttl_seconds:
+            return hit[1]
+        result = await self._client.request(
+            "GET",
+            f"/company/{location_id}",
+            dict[str, JsonValue],
+            auth_mode="partner",
+            target=Target("location", str(location_id), None, "list_locations"),
+        )
+        data = result.data
+        info = LocationInfo(
+            id=location_id,
+            title=str(data.get("title") or f"location {location_id}"),
+            timezone=str(data.get("timezone_name") or "UTC"),
+            currency=str(data["currency_short_title"]) if data.get("currency_short_title") else None,
+        )
+        self.remember(info)
+        return info
+
+
+@dataclass(slots=True)
+class Caller:
+    """Who a call acts for: a label for humans and the Altegio user token it carries."""
+
+    label: str
+    auth: AltegioAuth
+    key_id: str = "local"
+    login: str | None = None
+    token_source: str = ""
+
+
+@dataclass(slots=True)
+class OpContext:
+    """What an operation's handler may use for one call."""
+
+    client: AltegioClient
+    caller: Caller
+    locations: LocationDirectory
+    default_location_id: int | None
+    notes: list[str] = field(default_factory=list[str])
+    writes_sent: int = 0
+
+    def location_id(self, value: int | None) -> int:
+        if value is not None:
+            return value
+        if self.default_location_id is not None:
+            return self.default_location_id
+        raise ConfigurationError(
+            "location_id is required (no default location is configured): call list_locations to "
+            "find the id, then pass it as location_id."
+        )
+
+    async def zone(self, location_id: int) -> ZoneInfo:
+        info = await self.locations.get(location_id)
+        return zone(info.timezone)
+
+    async def local_time(self, location_id: int, value: datetime, field_name: str = "datetime") -> datetime:
+        """The location-local, offset-carrying form of an input time; a naive one adds a note."""
+        tz = await self.zone(location_id)
+        try:
+            aware, note = localize(value, tz)
+        except TimeError as exc:
+            raise InvalidArgument(field_name, str(exc)) from exc
+        if note:
+            self.notes.append(note)
+        return aware
+
+    async def call(
+        self,
+        method: Method,
+        path: str,
+        model: type[T] | TypeAdapter[T],
+        *,
+        params: Query | None = None,
+        json_body: JsonValue | None = None,
+        partner_only: bool = False,
+        target: Target | None = None,
+    ) -> ApiResult[T]:
+        if method != "GET":
+            self.writes_sent += 1
+        return await self.client.request(
+            method,
+            path,
+            model,
+            params=params,
+            json_body=json_body,
+            auth=self.caller.auth,
+            auth_mode="partner" if partner_only else "user",
+            target=target,
+        )
+
+
+# --- the declaration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation(Generic[InT]):
+    """How a destructive operation is previewed before it may run.
+
+    `applies(args)` says whether this particular call needs confirming (an `update_visit` that
+    only edits the comment does not); `preview(ctx, args)` fetches the target and says in plain
+    words what will change.
+    """
+
+    preview: Callable[[OpContext, InT], Awaitable[str]]
+    applies: Callable[[InT], bool] = lambda _args: True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operation(Generic[InT, OutT]):
+    """One Altegio API operation, declared once."""
+
+    name: str
+    title: str
+    description: str
+    method: Method
+    path: str
+    input_model: type[InT]
+    output_model: type[OutT]
+    toolset: str
+    kind: Kind
+    handler: Callable[[OpContext, InT], Awaitable[OutT]]
+    render: Callable[[OutT], str]
+    auth: Literal["user", "partner"] = "user"
+    confirmation: Confirmation[InT] | None = None
+    idempotent: bool | None = None
+    target: Callable[[InT], Target | None] = lambda _args: None
+
+    @property
+    def read_only(self) -> bool:
+        return self.kind == "read"
+
+    @property
+    def overwrites(self) -> bool:
+        """Changes or removes existing data (MCP's destructiveHint), as opposed to only adding."""
+        return self.kind == "destructive" or (
+            self.kind == "write" and self.method in {"PUT", "PATCH", "DELETE"}
+        )
+
+    @property
+    def is_idempotent(self) -> bool:
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method in {"GET", "PUT", "DELETE"}

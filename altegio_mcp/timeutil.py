@@ -1,0 +1,97 @@
+"""Datetimes: every time the server returns carries an offset; a naive input is read in the location's zone.
+
+Altegio writes times in several shapes (`2026-09-21T23:00:00.000-05:00`, `2026-01-16T20:35:11-0500`,
+`2026-09-21 23:00:00` in the location's local time); `parse_api_datetime` reads them all. When a
+caller gives a time without an offset, `localize` attaches the location's timezone and returns a
+note that says so, which the tool result passes on.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_COMPACT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
+
+
+class TimeError(ValueError):
+    """A local time that cannot be placed on the clock (a DST gap), or an unknown zone."""
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The IANA zone named by a location, UTC when it has none."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise TimeError(f"unknown timezone {name!r}") from exc
+
+
+def parse_api_datetime(value: object, tz: ZoneInfo | None = None) -> datetime | None:
+    """Read any of Altegio's datetime spellings; naive values are placed in `tz` (when given)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    text = _COMPACT_OFFSET.sub(r"\1:\2", text)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None and tz is not None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed
+
+
+def localize(value: datetime, tz: ZoneInfo) -> tuple[datetime, str | None]:
+    """Give a datetime an offset; return it in the location's zone plus a note if it was naive.
+
+    A naive time that falls in a DST gap does not exist locally and is rejected; an ambiguous one
+    (the repeated hour) takes the first occurrence, and the note says so.
+    """
+    if value.tzinfo is not None:
+        return value.astimezone(tz), None
+    first = value.replace(tzinfo=tz, fold=0)
+    second = value.replace(tzinfo=tz, fold=1)
+    round_trip = first.astimezone(ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None)
+    if round_trip != value:
+        raise TimeError(
+            f"{value.isoformat(timespec='minutes')} does not exist in {tz.key} "
+            "(the clocks skip that hour); pick another time"
+        )
+    note = f"{value.isoformat(timespec='minutes')} had no offset; read as {tz.key} local time, {iso(first)}"
+    if first.utcoffset() != second.utcoffset():
+        note += " (that hour occurs twice at the DST change; the first one was used)"
+    return first, note
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 with seconds and a colon offset: `2026-11-28T15:00:00-05:00`."""
+    return value.isoformat(timespec="seconds")
+
+
+def local_date(value: datetime, tz: ZoneInfo) -> date:
+    return value.astimezone(tz).date() if value.tzinfo else value.date()
+
+
+def end_of(start: datetime, seconds: int | float | None) -> datetime | None:
+    return start + timedelta(seconds=float(seconds)) if seconds else None
+
+
+def offset_text(value: datetime) -> str:
+    """`-05:00` for a datetime with an offset, empty for a naive one."""
+    text = value.strftime("%z")
+    return f"{text[:3]}:{text[3:]}" if text else ""
+
+
+def span(start: str | None, end: str | None) -> str:
+    """`Fri 2026-11-28 15:00–16:00 (-05:00)` from two ISO strings; 'time unknown' without a start."""
+    if not start:
+        return "time unknown"
+    begin = datetime.fromisoformat(start)
+    text = f"{begin:%a %Y-%m-%d %H:%M}"
+    if end:
+        text += f"–{datetime.fromisoformat(end):%H:%M}"
+    offset = offset_text(begin)
+    return f"{text} ({offset})" if offset else text

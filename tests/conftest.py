@@ -1,0 +1,46 @@
+"""Fixtures shared by the whole suite: the anyio backend, a fake clock, canary secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+CANARY_PARTNER = "canary-partner-7f3a9c1e"
+CANARY_USER = "canary-user-5b2d8e40"
+CANARY_PASSWORD = "canary-password-c0ffee99"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeClock:
+    """A monotonic clock that only moves when something sleeps on it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's ALTEGIO_* variables, stored token or real config directory."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("ALTEGIO_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ALTEGIO_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("ALTEGIO_CREDENTIAL_STORE", "file")
