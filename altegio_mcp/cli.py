@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the MCP server (default)")
     serve.add_argument("--sandbox", action="store_true", default=None, help="use the embedded demo API")
-    serve.add_argument("--transport", choices=["stdio"], default="stdio")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", dest="http_host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", dest="http_port", type=int, help="HTTP port (default 8000)")
     serve.add_argument("--toolsets", type=_csv, help="comma-separated toolsets, `default` or `all`")
@@ -149,7 +149,7 @@ async def login_flow(
         email=str(data["email"]) if data.get("email") else None,
         phone=str(data["phone"]) if data.get("phone") else None,
     )
-    where = CredentialStore(settings).save(SecretStr(token), identity)
+    where = CredentialStore(settings).save(SecretStr(token), identity, settings.partner_token)
     return identity, where
 
 
@@ -175,8 +175,11 @@ def cmd_login(
     if settings.sandbox:
         settings, transport = _sandbox_settings(settings)
     if settings.partner_token is None:
-        out.write("Set ALTEGIO_PARTNER_TOKEN first (your developer partner token from developer.alteg.io).\n")
-        return 2
+        partner = ask_secret("Partner token (developer.alteg.io; stored with the user token): ").strip()
+        if not partner:
+            out.write("A partner token is needed (your developer token from developer.alteg.io).\n")
+            return 2
+        settings = settings.model_copy(update={"partner_token": SecretStr(partner)})
     login = settings.login or ask("Altegio login (phone or email): ").strip()
     password = settings.password or SecretStr(ask_secret("Password: "))
     if not login or not password.get_secret_value():
@@ -293,6 +296,10 @@ def cmd_tools(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     _configure_logging(settings.log_level)
+    if args.transport == "http":
+        from altegio_mcp.http import serve_http
+
+        return serve_http(settings)
     from altegio_mcp.server import build_server
 
     server = build_server(settings)
@@ -301,10 +308,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    import importlib
+    from altegio_mcp.sandbox import serve
 
     _configure_logging("INFO")
-    importlib.import_module("altegio_mcp.sandbox").serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port)
     return 0
 
 

@@ -69,6 +69,10 @@ class AltegioAuth(httpx.Auth):
             value += f", User {self._user.get_secret_value()}"
         return value
 
+    def secrets(self) -> list[str]:
+        """The token values, for scrubbing them out of anything echoed back by the API."""
+        return [t.get_secret_value() for t in (self._partner, self._user) if t is not None]
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self.header_value()
         yield request
@@ -110,10 +114,49 @@ def _meta_of(body: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
     return dict(meta) if isinstance(meta, dict) else {}
 
 
-def _error_details(body: JsonValue) -> tuple[str | None, JsonValue]:
-    """Pull `meta.message` / `meta.errors` (or the `errors{code,message}` variant) out of an error body."""
+REDACTED = "[redacted]"
+# Request-body fields whose values are credentials (the `POST /auth` password, tokens).
+SECRET_BODY_FIELDS = frozenset({"password", "user_token", "partner_token", "token"})
+MIN_SECRET_LENGTH = 4
+
+
+def _redact_text(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redact(value: JsonValue, secrets: tuple[str, ...]) -> JsonValue:
+    """`value` with every occurrence of a secret replaced, however deep in lists and objects."""
+    if isinstance(value, str):
+        return _redact_text(value, secrets)
+    if isinstance(value, list):
+        return [_redact(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return _redact_object(value, secrets)
+    return value
+
+
+def _redact_object(value: Mapping[str, JsonValue], secrets: tuple[str, ...]) -> dict[str, JsonValue]:
+    return {_redact_text(key, secrets): _redact(item, secrets) for key, item in value.items()}
+
+
+def _body_secrets(json_body: JsonValue | None) -> list[str]:
+    if not isinstance(json_body, dict):
+        return []
+    return [v for k, v in json_body.items() if k.lower() in SECRET_BODY_FIELDS and isinstance(v, str)]
+
+
+def _error_details(body: JsonValue, secrets: tuple[str, ...] = ()) -> tuple[str | None, JsonValue]:
+    """Pull `meta.message` / `meta.errors` (or the `errors{code,message}` variant) out of an error body.
+
+    An error body may echo what was sent (a header, the login password); every secret of the
+    request is replaced before the text can reach an exception, a log line or a model.
+    """
     if not isinstance(body, dict):
         return None, None
+    if secrets:
+        body = _redact_object(body, secrets)
     message: str | None = None
     errors: JsonValue = None
     meta = body.get("meta")
@@ -242,11 +285,12 @@ class AltegioClient:
         `"partner"` sends only the partner token (as `POST /auth` requires). `target` names what
         the call is about so a 404 can say which id was wrong.
         """
-        response = await self._send(method, path, params, json_body, auth, auth_mode, target)
-        body = self._json_body(response, method, path)
+        response, body = await self._send(
+            method, path, params, json_body, auth, auth_mode, target, decode=True
+        )
         if isinstance(body, dict) and "success" in body:
             if body.get("success") is False:
-                message, errors = _error_details(body)
+                message, errors = _error_details(body, self._secrets(auth, json_body))
                 raise UnsuccessfulResponse(
                     message or "success: false",
                     method=method,
@@ -284,11 +328,11 @@ class AltegioClient:
         expect_content_type: str = "application/pdf",
     ) -> BinaryResult:
         """Fetch a binary document (the receipt PDF). A JSON answer instead is an error."""
-        response = await self._send(method, path, None, None, auth, "user", target)
+        response, _ = await self._send(method, path, None, None, auth, "user", target, decode=False)
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != expect_content_type:
             body = self._json_body(response, method, path, lenient=True)
-            message, errors = _error_details(body)
+            message, errors = _error_details(body, self._secrets(auth, None))
             if isinstance(body, dict) and body.get("success") is False:
                 raise UnsuccessfulResponse(
                     message or "success: false",
@@ -327,7 +371,11 @@ class AltegioClient:
         auth: AltegioAuth | None,
         auth_mode: Literal["user", "partner"],
         target: Target | None,
-    ) -> httpx.Response:
+        *,
+        decode: bool,
+    ) -> tuple[httpx.Response, JsonValue]:
+        """Send with retries; with `decode`, a 2xx body that is not valid JSON counts as a transport
+        failure (a cut-off answer), so an idempotent request is retried like a dropped connection."""
         method = method.upper()
         credentials = auth or self._auth
         if auth_mode == "partner":
@@ -376,9 +424,20 @@ class AltegioClient:
                 (time.perf_counter() - started) * 1000,
             )
             if response.status_code < 400:
-                return response
+                if not decode:
+                    return response, None
+                try:
+                    return response, self._json_body(response, method, path)
+                except MalformedResponse as malformed:
+                    if should_retry_transport(method) and attempt < self.settings.max_retries:
+                        attempt = await self._wait_before_retry(attempt, None, malformed)
+                        continue
+                    self._count(malformed)
+                    raise
             retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock())
-            status_error = self._status_error(response, method, path, retry_after, target)
+            status_error = self._status_error(
+                response, method, path, retry_after, target, self._secrets(auth, json_body)
+            )
             if should_retry_status(method, response.status_code) and attempt < self.settings.max_retries:
                 delay = retry_delay(attempt, retry_after, self.settings.retry_max_wait, self._jitter)
                 if delay is not None:
@@ -395,6 +454,12 @@ class AltegioClient:
         await self._sleep(delay)
         return attempt + 1
 
+    def _secrets(self, auth: AltegioAuth | None, json_body: JsonValue | None) -> tuple[str, ...]:
+        """Every credential a request may carry: the server's tokens, the caller's, a body password."""
+        found = [*self._auth.secrets(), *(auth.secrets() if auth else []), *_body_secrets(json_body)]
+        unique = {s for s in found if len(s) >= MIN_SECRET_LENGTH}
+        return tuple(sorted(unique, key=len, reverse=True))
+
     def _count(self, error: AltegioError) -> None:
         name = type(error).__name__
         self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
@@ -406,9 +471,10 @@ class AltegioClient:
         path: str,
         retry_after: float | None,
         target: Target | None,
+        secrets: tuple[str, ...],
     ) -> APIStatusError:
         body = self._json_body(response, method, path, lenient=True)
-        message, errors = _error_details(body)
+        message, errors = _error_details(body, secrets)
         cls = error_class_for(response.status_code)
         return cls(
             message or f"HTTP {response.status_code}",

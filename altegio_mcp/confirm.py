@@ -47,12 +47,15 @@ class ConfirmationTokens:
         secret: bytes | None,
         ttl_seconds: int = 300,
         clock: Callable[[], float] = time.time,
+        *,
+        warn_if_random: bool = True,
     ) -> None:
-        if secret is None:
+        if secret is None and warn_if_random:
             log.warning(
                 "ALTEGIO_CONFIRM_SECRET is not set: confirmation tokens use a random per-process key "
                 "and stop working after a restart or on another replica."
             )
+        if secret is None:
             secret = secrets.token_bytes(32)
         self._secret = secret
         self.ttl_seconds = ttl_seconds

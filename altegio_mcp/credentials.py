@@ -1,8 +1,9 @@
-"""Where the user token lives between runs: the OS keyring when one works, else a 0600 file.
+"""Where the tokens live between runs: the OS keyring when one works, else a 0600 file.
 
-`altegio-mcp login` stores the token with who it belongs to (name, login, email, id: not secret,
-kept beside it so `whoami` and `doctor` can say who the server acts as). `logout` removes both.
-An explicit `ALTEGIO_USER_TOKEN` always wins over a stored token.
+`altegio-mcp login` stores the user token (and the partner token it was given, so MCP client
+configurations need no secrets at all) with who the user is (name, login, email, id: not secret,
+kept beside it so `whoami` and `doctor` can say who the server acts as). `logout` removes them.
+Explicit `ALTEGIO_USER_TOKEN` / `ALTEGIO_PARTNER_TOKEN` always win over stored ones.
 """
 
 from __future__ import annotations
@@ -93,40 +94,49 @@ class CredentialStore:
         os.chmod(tmp, 0o600)
         tmp.replace(path)
 
-    def save(self, token: SecretStr, identity: Identity) -> str:
-        """Store the token; return a description of where (never the token)."""
+    def save(self, token: SecretStr, identity: Identity, partner_token: SecretStr | None = None) -> str:
+        """Store the tokens; return a description of where (never a token)."""
+        secrets = {"user_token": token.get_secret_value()}
+        if partner_token is not None:
+            secrets["partner_token"] = partner_token.get_secret_value()
         backend = self._backend()
         if backend == "keyring":
             keyring = _keyring()
             if keyring is None:  # pragma: no cover - checked in _backend
                 raise RuntimeError("keyring vanished")
-            keyring.set_password(KEYRING_SERVICE, self._account, token.get_secret_value())
+            keyring.set_password(KEYRING_SERVICE, self._account, json.dumps(secrets))
             self._write_private(self.identity_file, {"identity": asdict(identity), "store": "keyring"})
             return "the OS keyring"
-        self._write_private(
-            self.token_file, {"base_url": self._account, "user_token": token.get_secret_value()}
-        )
+        self._write_private(self.token_file, {"base_url": self._account, **secrets})
         self._write_private(self.identity_file, {"identity": asdict(identity), "store": "file"})
         return str(self.token_file)
 
-    def load(self) -> tuple[SecretStr | None, Identity | None]:
-        identity = self._load_identity()
+    def _load_secrets(self) -> dict[str, Any]:
         if self.token_file.exists():
             try:
-                data = cast(dict[str, Any], json.loads(self.token_file.read_text(encoding="utf-8")))
+                return cast(dict[str, Any], json.loads(self.token_file.read_text(encoding="utf-8")))
             except (OSError, ValueError):
                 log.warning("ignoring unreadable %s", self.token_file)
-                return None, identity
-            token = data.get("user_token")
-            if isinstance(token, str) and token:
-                return SecretStr(token), identity
+                return {}
         if self.mode != "file":
             keyring = _keyring()
-            if keyring is not None:
-                value = keyring.get_password(KEYRING_SERVICE, self._account)
-                if isinstance(value, str) and value:
-                    return SecretStr(value), identity
-        return None, identity
+            value = keyring.get_password(KEYRING_SERVICE, self._account) if keyring is not None else None
+            if isinstance(value, str) and value:
+                try:
+                    return cast(dict[str, Any], json.loads(value))
+                except ValueError:
+                    return {"user_token": value}
+        return {}
+
+    def load(self) -> tuple[SecretStr | None, SecretStr | None, Identity | None]:
+        """(user token, partner token, identity), each None when not stored."""
+        data = self._load_secrets()
+
+        def secret(key: str) -> SecretStr | None:
+            value = data.get(key)
+            return SecretStr(value) if isinstance(value, str) and value else None
+
+        return secret("user_token"), secret("partner_token"), self._load_identity()
 
     def _load_identity(self) -> Identity | None:
         try:
@@ -154,12 +164,18 @@ class CredentialStore:
         return removed
 
 
-def resolve_user_token(settings: Settings) -> tuple[Settings, Identity | None, str]:
-    """Settings with the user token filled from the store when not given; plus identity and source."""
+def resolve_credentials(settings: Settings) -> tuple[Settings, Identity | None, str]:
+    """Settings with tokens filled from the store when not given; plus identity and the token source."""
     store = CredentialStore(settings)
-    token, identity = store.load()
+    user, partner, identity = store.load()
+    update: dict[str, SecretStr] = {}
+    if settings.partner_token is None and partner is not None:
+        update["partner_token"] = partner
     if settings.user_token is not None:
-        return settings, identity, "ALTEGIO_USER_TOKEN"
-    if token is None:
-        return settings, identity, "none"
-    return settings.model_copy(update={"user_token": token}), identity, f"stored ({store.dir})"
+        source = "ALTEGIO_USER_TOKEN"
+    elif user is not None:
+        update["user_token"] = user
+        source = f"stored by `altegio-mcp login` ({store.dir})"
+    else:
+        source = "none"
+    return (settings.model_copy(update=update) if update else settings), identity, source

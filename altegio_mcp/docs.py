@@ -24,7 +24,36 @@ def tool_table(operations: Sequence[Operation[Any, Any]]) -> str:
 
 
 def readme_with_table(readme: str, table: str) -> str:
-    """The README with the generated table between its markers."""
-    head, _, rest = readme.partition(TABLE_START)
-    _, _, tail = rest.partition(TABLE_END)
-    return f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}"
+    """The README with the generated tool table between its markers."""
+    return replace_between(readme, TABLE_START, TABLE_END, table)
+
+
+SETTINGS_START = "<!-- settings:start -->"
+SETTINGS_END = "<!-- settings:end -->"
+
+
+def _default_text(value: object) -> str:
+    if value is None or value in ([], ""):
+        return "—"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    return str(value)
+
+
+def settings_table() -> str:
+    """A Markdown table of every `ALTEGIO_*` variable, from the `Settings` model itself."""
+    from altegio_mcp.settings import Settings
+
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        rows.append(f"| `ALTEGIO_{name.upper()}` | {_default_text(default)} | {info.description or ''} |")
+    return "\n".join(rows)
+
+
+def replace_between(text: str, start: str, end: str, content: str) -> str:
+    head, found, rest = text.partition(start)
+    if not found:
+        raise ValueError(f"marker {start} not found")
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}\n{content}\n{end}{tail}"

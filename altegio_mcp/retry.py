@@ -1,8 +1,9 @@
 """Retry policy as small pure functions: which requests may be retried, and how long to wait.
 
 Only idempotent methods are retried, and only for answers that say "try again": connection
-failures, timeouts, 408, 429, 502, 503, 504. POST and PATCH are never retried here: a create that
-timed out may have happened, so the caller must check before repeating it.
+failures, timeouts, a 2xx body cut short (not valid JSON), 408, 429, 502, 503, 504. POST and PATCH
+are never retried here: a create that timed out may have happened, so the caller must check before
+repeating it.
 """
 
 from __future__ import annotations

@@ -58,6 +58,40 @@ def _simplify(node: Any, *, in_properties: bool = False) -> Any:
     return out
 
 
+_OUTLINE_KEYS = frozenset({"type", "enum", "const"})
+
+
+def _outline(node: Any, depth: int) -> Any:
+    """Keep only shape: types, enums and (above `depth` 0) property names; no prose or constraints."""
+    if not isinstance(node, dict):
+        return node
+    obj = cast(dict[str, Any], node)
+    out: dict[str, Any] = {k: v for k, v in obj.items() if k in _OUTLINE_KEYS}
+    if "anyOf" in obj:
+        out["anyOf"] = [_outline(v, depth) for v in cast(list[Any], obj["anyOf"])]
+    if depth > 0 and isinstance(obj.get("properties"), dict):
+        props = cast(dict[str, Any], obj["properties"])
+        out["properties"] = {name: _outline(prop, depth - 1) for name, prop in props.items()}
+        if obj.get("required"):
+            out["required"] = obj["required"]
+    if isinstance(obj.get("items"), dict):
+        out["items"] = _outline(obj["items"], depth)
+    return out
+
+
+def outline_schema(model: type[BaseModel], depth: int = 1) -> JsonSchema:
+    """The output schema a model is shown: field names and types `depth` levels deep.
+
+    The server still validates every result against the full model; the published outline keeps
+    `tools/list` small (it is read on every turn), while the structured content and the text
+    rendering carry the details.
+    """
+    full = compact_schema(model, mode="serialization")
+    outlined = cast(JsonSchema, _outline(full, depth))
+    outlined["type"] = "object"
+    return outlined
+
+
 def compact_schema(model: type[BaseModel], *, mode: str = "validation") -> JsonSchema:
     """The model's JSON schema with refs inlined, titles dropped and nullable optionals simplified."""
     raw = model.model_json_schema(

@@ -16,14 +16,17 @@ from typing import Any
 import httpx
 import platformdirs
 from mcp.server.mcpserver import MCPServer
+from pydantic import SecretStr
 
 from altegio_mcp import __version__
 from altegio_mcp.audit import AuditLog
 from altegio_mcp.client import AltegioAuth, AltegioClient
 from altegio_mcp.confirm import ConfirmationTokens
-from altegio_mcp.credentials import APP_NAME, Identity, resolve_user_token
+from altegio_mcp.credentials import APP_NAME, Identity, resolve_credentials
 from altegio_mcp.operations import ALL_OPERATIONS, DEFAULT_TOOLSETS
-from altegio_mcp.operations.base import Caller
+from altegio_mcp.operations.base import Caller, SeriesLedger
+from altegio_mcp.prompts import load_prompt_files, to_mcp_prompt
+from altegio_mcp.resources import register_resources
 from altegio_mcp.settings import Settings
 from altegio_mcp.tools import Runtime, ToolFactory, select_operations
 
@@ -66,30 +69,32 @@ class Upstream:
 
 def sandbox_upstream(settings: Settings) -> Upstream:
     """The embedded emulator, in process, with its demo tokens and default location."""
-    import importlib
+    from altegio_mcp.sandbox import (
+        DEMO_LOGIN,
+        DEMO_PARTNER_TOKEN,
+        DEMO_USER_TOKEN,
+        NEW_YORK_LOCATION_ID,
+        create_sandbox,
+    )
 
-    from pydantic import SecretStr
-
-    emulator: Any = importlib.import_module("altegio_mcp.sandbox")
-    sandbox: Any = emulator.create_sandbox()
-    first_location: int = sandbox.state.location_ids()[0]
+    sandbox = create_sandbox()
     demo = settings.model_copy(
         update={
-            "partner_token": SecretStr(emulator.DEMO_PARTNER_TOKEN),
-            "user_token": SecretStr(emulator.DEMO_USER_TOKEN),
+            "partner_token": SecretStr(DEMO_PARTNER_TOKEN),
+            "user_token": SecretStr(DEMO_USER_TOKEN),
             "base_url": SANDBOX_BASE_URL,
-            "location_id": settings.location_id or first_location,
+            "location_id": settings.location_id or NEW_YORK_LOCATION_ID,
             "sandbox": True,
         }
     )
-    identity = Identity(name="Sandbox demo manager", login=emulator.DEMO_LOGIN)
+    identity = Identity(name="Sandbox demo manager", login=DEMO_LOGIN)
     return Upstream(demo, sandbox.transport(), identity, "sandbox demo token", sandbox)
 
 
 def resolve_upstream(settings: Settings) -> Upstream:
     if settings.sandbox:
         return sandbox_upstream(settings)
-    resolved, identity, source = resolve_user_token(settings)
+    resolved, identity, source = resolve_credentials(settings)
     return Upstream(resolved, None, identity, source)
 
 
@@ -127,14 +132,19 @@ def build_server(
     settings = upstream.settings
     caller = local_caller(upstream)
     secret = settings.confirm_secret.get_secret_value().encode() if settings.confirm_secret else None
+    state_dir = platformdirs.user_state_path(APP_NAME)
     audit_path = None
     if settings.audit_enabled():
-        audit_path = settings.audit_log or platformdirs.user_state_path(APP_NAME) / "audit.jsonl"
+        audit_path = settings.audit_log or state_dir / "audit.jsonl"
+    ledger = SeriesLedger(None if settings.sandbox else state_dir / "series.json")
     runtime = Runtime(
         settings,
-        tokens=ConfirmationTokens(secret, ttl_seconds=settings.confirm_ttl),
+        tokens=ConfirmationTokens(
+            secret, ttl_seconds=settings.confirm_ttl, warn_if_random=not settings.sandbox
+        ),
         audit=AuditLog(audit_path),
         current_caller=current_caller or (lambda: caller),
+        series=ledger,
     )
     operations = select_operations(ALL_OPERATIONS, settings, DEFAULT_TOOLSETS)
     factory = ToolFactory(runtime)
@@ -161,4 +171,7 @@ def build_server(
         log_level=settings.log_level,
         **(server_options or {}),
     )
+    for prompt in load_prompt_files():
+        server.add_prompt(to_mcp_prompt(prompt))
+    register_resources(server, runtime)
     return AltegioServer(mcp=server, runtime=runtime, upstream=upstream)

@@ -46,8 +46,16 @@ from altegio_mcp.audit import AuditLog
 from altegio_mcp.client import AltegioClient
 from altegio_mcp.confirm import ConfirmationTokens, TokenRefused
 from altegio_mcp.errors import AltegioError, APIStatusError, TransportError
-from altegio_mcp.operations.base import Args, Caller, LocationDirectory, OpContext, Operation, Result
-from altegio_mcp.schema import compact_schema
+from altegio_mcp.operations.base import (
+    Args,
+    Caller,
+    LocationDirectory,
+    OpContext,
+    Operation,
+    Result,
+    SeriesLedger,
+)
+from altegio_mcp.schema import compact_schema, outline_schema
 from altegio_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +65,7 @@ AnyOperation = Operation[Any, Any]
 TOKEN_FIELD = "confirmation_token"  # noqa: S105 - an argument name, not a secret
 APPROVAL_PARAM = "approval"
 SANDBOX_BANNER = "[SANDBOX: demo data from the embedded emulator, not a real business] "
+SANDBOX_SHORT = "[SANDBOX] "
 
 # Names the model may use from Altegio's older vocabulary; accepted and renamed before validation.
 LEGACY_NAMES = {
@@ -65,6 +74,7 @@ LEGACY_NAMES = {
     "staff_id": "team_member_id",
     "master_id": "team_member_id",
     "record_id": "appointment_id",
+    "staff_ids": "team_member_ids",
 }
 
 ConfirmationPath = Literal["not-needed", "elicited", "token", "auto"]
@@ -96,8 +106,10 @@ class Runtime:
         tokens: ConfirmationTokens,
         audit: AuditLog,
         current_caller: Callable[[], Caller],
+        series: SeriesLedger | None = None,
     ) -> None:
         self.settings = settings
+        self.series = series or SeriesLedger()
         self.tokens = tokens
         self.audit = audit
         self.current_caller = current_caller
@@ -130,6 +142,7 @@ class Runtime:
             caller=caller,
             locations=self.locations,
             default_location_id=self.settings.location_id,
+            series=self.series,
         )
 
 
@@ -169,7 +182,6 @@ def select_operations(
 
 def annotations_for(op: AnyOperation) -> ToolAnnotations:
     return ToolAnnotations(
-        title=op.title,
         read_only_hint=op.read_only,
         destructive_hint=op.overwrites,
         idempotent_hint=op.is_idempotent,
@@ -281,7 +293,7 @@ class ToolFactory:
         )
         tool.fn_metadata.arg_model = args_model
         tool.parameters = compact_schema(args_model)
-        tool.fn_metadata.output_schema = compact_schema(op.output_model, mode="serialization")
+        tool.fn_metadata.output_schema = outline_schema(op.output_model)
         return cast(OperationTool, tool)
 
     def _handler(self, op: AnyOperation, args_model: type[BaseModel]) -> Callable[..., Any]:
@@ -334,13 +346,13 @@ class ToolFactory:
             token = kwargs.pop(TOKEN_FIELD, None)
             args = op.input_model.model_construct(**kwargs)
             policy = runtime.settings.confirm
-            if token or not confirmation.applies(args) or policy == "never-ask":
+            octx = runtime.op_context(runtime.current_caller())
+            if token or not confirmation.applies(octx, args) or policy == "never-ask":
                 return Approval(granted=True, path="decided-by-gate")
             if policy == "token" or not _client_can_elicit(ctx):
                 return Approval(granted=False, path="token-required")
-            caller = runtime.current_caller()
             try:
-                preview = await confirmation.preview(runtime.op_context(caller), args)
+                preview = await confirmation.preview(octx, args)
             except AltegioError as exc:
                 raise ToolError(f"not done: the target could not be read ({exc.model_message()})") from exc
             question = f"{preview}\n\nProceed?"
@@ -379,7 +391,7 @@ async def _gate(
     approval: object,
 ) -> ConfirmationPath:
     confirmation = op.confirmation
-    if confirmation is None or not confirmation.applies(args):
+    if confirmation is None or not confirmation.applies(octx, args):
         return "not-needed"
     if token:
         try:
@@ -420,24 +432,27 @@ async def invoke(
     octx = runtime.op_context(caller)
     token = cast(str | None, kwargs.pop(TOKEN_FIELD, None))
     args = op.input_model.model_construct(**kwargs)
-    arguments = {k: v for k, v in kwargs.items() if v is not None}
+    arguments = args.model_dump(mode="json", exclude_none=True)
     confirmed: ConfirmationPath | None = None
     try:
         confirmed = await _gate(runtime, op, octx, args, arguments, token, approval)
         out = await op.handler(octx, args)
-    except ToolError:
+    except ToolError as exc:
+        if runtime.settings.sandbox:
+            raise ToolError(SANDBOX_SHORT + str(exc)) from exc
         raise
     except AltegioError as exc:
         _audit(runtime, op, octx, args, arguments, f"error: {type(exc).__name__}", confirmed)
         log.info("%s failed: %s", op.name, type(exc).__name__)
-        raise ToolError(exc.model_message()) from exc
+        prefix = SANDBOX_SHORT if runtime.settings.sandbox else ""
+        raise ToolError(prefix + exc.model_message()) from exc
     except ValidationError as exc:
         _audit(runtime, op, octx, args, arguments, "error: unreadable answer", confirmed)
         raise ToolError(
             "Altegio's answer could not be read (unexpected shape). "
             + (
                 "Check with a get_ or list_ tool whether the change happened before retrying."
-                if octx.writes_sent
+                if octx.writes_sent and not op.read_only
                 else ""
             )
         ) from exc

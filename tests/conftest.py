@@ -43,4 +43,5 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
         if name.startswith("ALTEGIO_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ALTEGIO_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
     monkeypatch.setenv("ALTEGIO_CREDENTIAL_STORE", "file")

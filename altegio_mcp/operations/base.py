@@ -11,14 +11,26 @@ every tool describes an id or a date the same way and says which tool lists vali
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, PrivateAttr, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PrivateAttr,
+    TypeAdapter,
+)
 
 from altegio_mcp.client import AltegioAuth, AltegioClient, ApiResult, Query
 from altegio_mcp.errors import ConfigurationError, InvalidArgument, Target
@@ -66,12 +78,30 @@ ServiceIds = Annotated[
 VisitId = Annotated[
     int, Field(ge=1, description="Visit id: the visit_id field of an appointment (get_appointment).")
 ]
-IsoDate = Annotated[date, Field(description="Date YYYY-MM-DD in the location's calendar.")]
+# Booking dates make no sense outside these years, and dates near year 1 or 9999 overflow the
+# datetime arithmetic of zones and day windows, so they are refused with the schema's own error.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+AnyDay = TypeVar("AnyDay", date, datetime, None)
+
+
+def calendar_year(value: AnyDay) -> AnyDay:
+    """Pydantic validator: a date or datetime in FIRST_YEAR..LAST_YEAR (None passes)."""
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+IsoDate = Annotated[
+    date, AfterValidator(calendar_year), Field(description="Date YYYY-MM-DD in the location's calendar.")
+]
 OptionalDate = Annotated[
-    date | None, Field(default=None, description="Date YYYY-MM-DD in the location's calendar.")
+    date | None,
+    AfterValidator(calendar_year),
+    Field(default=None, description="Date YYYY-MM-DD in the location's calendar."),
 ]
 IsoDateTime = Annotated[
     datetime,
+    AfterValidator(calendar_year),
     Field(
         description="ISO 8601 start, e.g. 2026-11-28T15:00:00-05:00; without an offset it is read in "
         "the location's timezone."
@@ -104,7 +134,7 @@ class NoArgs(Args):
 class Wire(BaseModel):
     """Base of the models that read Altegio's answers: unknown fields kept, shapes tolerated."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
 
 
 class Out(BaseModel):
@@ -219,6 +249,60 @@ class LocationDirectory:
 
 
 @dataclass(slots=True)
+class SeriesRecord:
+    """What this server learnt about a client's recurring series when it created or changed it."""
+
+    location_id: int
+    schedule_id: int
+    client_id: int | None
+    day_ids: list[int]
+    future_starts: list[str]
+
+
+class SeriesLedger:
+    """Client series this server created or changed, kept in a small JSON file.
+
+    Altegio has no read for a client series (only create, patch and delete), so the only way to say
+    how many appointments a deletion removes, or whether a change detaches days, is to remember
+    what the API answered when the series was written.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._items: dict[int, SeriesRecord] = {}
+        if path is not None and path.exists():
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                for key, value in dict(raw).items():
+                    self._items[int(key)] = SeriesRecord(**value)
+            except (OSError, ValueError, TypeError):
+                self._items = {}
+
+    def get(self, client_schedule_id: int) -> SeriesRecord | None:
+        return self._items.get(client_schedule_id)
+
+    def put(self, client_schedule_id: int, record: SeriesRecord) -> None:
+        self._items[client_schedule_id] = record
+        self._save()
+
+    def forget(self, client_schedule_id: int) -> None:
+        if self._items.pop(client_schedule_id, None) is not None:
+            self._save()
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            payload = {str(k): asdict(v) for k, v in self._items.items()}
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(payload), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError:
+            logging.getLogger(__name__).warning("could not save the series ledger to %s", self.path)
+
+
+@dataclass(slots=True)
 class Caller:
     """Who a call acts for: a label for humans and the Altegio user token it carries."""
 
@@ -237,6 +321,7 @@ class OpContext:
     caller: Caller
     locations: LocationDirectory
     default_location_id: int | None
+    series: SeriesLedger = field(default_factory=SeriesLedger)
     notes: list[str] = field(default_factory=list[str])
     writes_sent: int = 0
 
@@ -297,13 +382,13 @@ class OpContext:
 class Confirmation(Generic[InT]):
     """How a destructive operation is previewed before it may run.
 
-    `applies(args)` says whether this particular call needs confirming (an `update_visit` that
-    only edits the comment does not); `preview(ctx, args)` fetches the target and says in plain
-    words what will change.
+    `applies(ctx, args)` says whether this particular call needs confirming (an `update_visit`
+    that only edits the comment does not); `preview(ctx, args)` fetches the target and says in
+    plain words what will change.
     """
 
     preview: Callable[[OpContext, InT], Awaitable[str]]
-    applies: Callable[[InT], bool] = lambda _args: True
+    applies: Callable[[OpContext, InT], bool] = lambda _ctx, _args: True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

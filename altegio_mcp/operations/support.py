@@ -1,13 +1,22 @@
-"""Small reads several operations share: service lengths for a team member, and free start times."""
+"""What several operations share: service lengths, free start times, and reading Altegio's dates,
+clock times and intervals.
+
+`bookable_slots` reads the online-booking `book_times` endpoint once and normalises every slot to an
+aware, location-local start, so `list_free_times` shows exactly the datetimes `create_appointment`
+sends, and a refused booking can compare its own start with them.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
-from pydantic import TypeAdapter
+from pydantic import JsonValue, TypeAdapter
 
 from altegio_mcp.errors import Target
-from altegio_mcp.operations.base import OpContext, Wire, as_list
+from altegio_mcp.operations.base import IsoDate, OpContext, OptionalDate, Wire, as_list
+from altegio_mcp.timeutil import TimeError, iso, localize, offset_text, parse_api_datetime
 
 
 class WireService(Wire):
@@ -22,11 +31,28 @@ class WireService(Wire):
 
 
 class WireSlot(Wire):
+    """One `book_times` slot; the page's table says `session_length`, its example `seance_length`."""
+
     time: str | None = None
     seance_length: int | None = None
     session_length: int | None = None
     sum_length: int | None = None
     datetime: str | None = None
+
+    @property
+    def length(self) -> int | None:
+        for value in (self.seance_length, self.session_length, self.sum_length):
+            if value is not None:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A bookable start in the location's zone, and its length in seconds when Altegio says."""
+
+    start: datetime
+    length: int | None
 
 
 SERVICES = TypeAdapter(list[WireService])
@@ -46,10 +72,24 @@ async def service_durations(ctx: OpContext, location_id: int, team_member_id: in
     return {s.id: s.seance_length or s.duration or DEFAULT_SERVICE_SECONDS for s in res.data}
 
 
-async def free_times(
+def _slot_start(slot: WireSlot, day: date, tz: ZoneInfo) -> datetime | None:
+    start = parse_api_datetime(slot.datetime, tz)
+    if start is not None:
+        return start.astimezone(tz)
+    if not slot.time:
+        return None
+    try:
+        clock = time.fromisoformat(slot.time)
+        return localize(datetime.combine(day, clock), tz)[0]
+    except (ValueError, TimeError):  # an unreadable or non-existent (DST gap) local time is no slot
+        return None
+
+
+async def bookable_slots(
     ctx: OpContext, location_id: int, team_member_id: int, day: date, service_ids: list[int]
-) -> list[str]:
-    """Bookable start datetimes (ISO with offset) from the online-booking `book_times` endpoint."""
+) -> list[Slot]:
+    """Bookable starts from the online-booking `book_times` endpoint, in order, without repeats."""
+    tz = await ctx.zone(location_id)
     res = await ctx.call(
         "GET",
         f"/book_times/{location_id}/{team_member_id}/{day.isoformat()}",
@@ -58,7 +98,120 @@ async def free_times(
         partner_only=True,
         target=Target("team member", str(team_member_id), location_id, "list_team_members"),
     )
-    return [slot.datetime for slot in res.data if slot.datetime]
+    seen: dict[datetime, Slot] = {}
+    for wire in res.data:
+        start = _slot_start(wire, day, tz)
+        if start is not None and start not in seen:
+            seen[start] = Slot(start=start, length=wire.length)
+    return sorted(seen.values(), key=lambda s: s.start)
 
 
-__all__ = ["SERVICES", "SLOTS", "WireService", "WireSlot", "as_list", "free_times", "service_durations"]
+async def free_times(
+    ctx: OpContext, location_id: int, team_member_id: int, day: date, service_ids: list[int]
+) -> list[str]:
+    """Bookable start datetimes (ISO with offset, as `create_appointment` sends them)."""
+    return [
+        iso(slot.start) for slot in await bookable_slots(ctx, location_id, team_member_id, day, service_ids)
+    ]
+
+
+# --- reading dates, clock times and intervals -------------------------------------------------------
+
+
+# The shared date aliases already refuse years outside 2000-2100 (see base.calendar_year).
+CalendarDate = IsoDate
+OptionalCalendarDate = OptionalDate
+
+
+def location_target(location_id: int) -> Target:
+    return Target("location", str(location_id), None, "list_locations")
+
+
+def member_target(location_id: int, team_member_id: int | None) -> Target:
+    """What a 404 names: callers read the location first (ctx.zone), so then it is the team member."""
+    if team_member_id is None:
+        return location_target(location_id)
+    return Target("team member", str(team_member_id), location_id, "list_team_members")
+
+
+def wire_list(value: JsonValue) -> list[JsonValue]:
+    """An answer documented as an array, also when it comes as one object."""
+    return value if isinstance(value, list) else [value] if value else []
+
+
+def api_dates(values: object) -> list[str]:
+    """`YYYY-MM-DD` strings from a list of dates or datetimes (the docs show both), without repeats."""
+    found: list[str] = []
+    for value in values if isinstance(values, list) else []:  # pyright: ignore[reportUnknownVariableType]
+        if not isinstance(value, str):
+            continue
+        try:
+            day = date.fromisoformat(value.strip()[:10]).isoformat()
+        except ValueError:
+            continue
+        if day not in found:
+            found.append(day)
+    return found
+
+
+def utc_offset(tz: ZoneInfo, day: date) -> str:
+    """The location's offset at noon of a day, e.g. `-05:00`."""
+    return offset_text(datetime.combine(day, time(12), tzinfo=tz))
+
+
+def clock_minutes(text: str | None, *, round_up: bool = False) -> int | None:
+    """Minutes after midnight of `HH:MM` or `HH:MM:SS` (24:00 allowed); seconds round down or up."""
+    if not text:
+        return None
+    parts = text.strip().split(":")
+    try:
+        hours, minutes = int(parts[0]), int(parts[1])
+        seconds = int(parts[2]) if len(parts) > 2 else 0
+    except (ValueError, IndexError):
+        return None
+    if not (0 <= hours <= 24 and 0 <= minutes < 60 and 0 <= seconds < 60):
+        return None
+    return min(hours * 60 + minutes + (1 if round_up and seconds else 0), 24 * 60)
+
+
+def clock_text(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def free_spans(working: list[tuple[int, int]], busy: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Working intervals minus busy ones, in minutes after midnight."""
+    free: list[tuple[int, int]] = []
+    for start, end in sorted(working):
+        cursor = start
+        for b_start, b_end in sorted(busy):
+            if b_end <= cursor or b_start >= end:
+                continue
+            if b_start > cursor:
+                free.append((cursor, b_start))
+            cursor = max(cursor, b_end)
+        if cursor < end:
+            free.append((cursor, end))
+    return free
+
+
+__all__ = [
+    "SERVICES",
+    "SLOTS",
+    "CalendarDate",
+    "OptionalCalendarDate",
+    "Slot",
+    "WireService",
+    "WireSlot",
+    "api_dates",
+    "as_list",
+    "bookable_slots",
+    "clock_minutes",
+    "clock_text",
+    "free_spans",
+    "free_times",
+    "location_target",
+    "member_target",
+    "service_durations",
+    "utc_offset",
+    "wire_list",
+]

@@ -1,0 +1,247 @@
+"""Streamable HTTP: the same server for many callers, each acting as their own Altegio user.
+
+Every request must carry `Authorization: Bearer <key>`. In `keys` mode the server maps the key to
+that caller's Altegio user token (from `ALTEGIO_HTTP_KEYS` or a keys file); in `passthrough` mode
+the bearer *is* the caller's Altegio user token. The partner token never leaves the server. Auth
+uses the SDK's own seam (`TokenVerifier` + `AuthSettings`; tools read `get_access_token()`), so an
+unauthenticated request gets a 401 before any tool runs. The app is stateless (replicas can sit
+behind a load balancer), binds 127.0.0.1 by default and checks Host/Origin against DNS rebinding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import AnyHttpUrl, SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from altegio_mcp import __version__
+from altegio_mcp.client import AltegioAuth
+from altegio_mcp.operations.base import Caller
+from altegio_mcp.server import AltegioServer, Upstream, build_server, resolve_upstream
+from altegio_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SCOPE = "altegio"
+MAX_BODY_BYTES = 1_000_000
+
+
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CallerKey:
+    """One HTTP caller: who they are (a label) and which Altegio user token they act with."""
+
+    key_id: str
+    label: str
+    user_token: SecretStr
+
+
+class CallerKeys:
+    """Bearer keys → callers. Keys are held only as SHA-256 fingerprints and compared in constant time."""
+
+    def __init__(self, entries: list[tuple[str, str, SecretStr]]) -> None:
+        self._by_fingerprint: dict[str, CallerKey] = {}
+        for key, label, token in entries:
+            fingerprint = key if key.startswith("sha256:") else "sha256:" + _fingerprint(key)
+            self._by_fingerprint[fingerprint] = CallerKey(fingerprint[7:19], label, token)
+
+    def __len__(self) -> int:
+        return len(self._by_fingerprint)
+
+    def find(self, bearer: str) -> CallerKey | None:
+        wanted = "sha256:" + _fingerprint(bearer)
+        found: CallerKey | None = None
+        for fingerprint, entry in self._by_fingerprint.items():
+            if hmac.compare_digest(fingerprint, wanted):
+                found = entry
+        return found
+
+    def by_id(self, key_id: str) -> CallerKey | None:
+        return next((e for e in self._by_fingerprint.values() if e.key_id == key_id), None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CallerKeys:
+        """`ALTEGIO_HTTP_KEYS="key=user_token,key2=user_token2"` and/or the JSON keys file."""
+        entries: list[tuple[str, str, SecretStr]] = []
+        if settings.http_keys is not None:
+            for n, pair in enumerate(settings.http_keys.get_secret_value().split(","), start=1):
+                key, sep, token = pair.strip().partition("=")
+                if not sep or not key or not token:
+                    raise ValueError("ALTEGIO_HTTP_KEYS must look like key=user_token,key2=user_token2")
+                entries.append((key, f"caller {n}", SecretStr(token)))
+        if settings.http_keys_file is not None:
+            entries += _read_keys_file(settings.http_keys_file)
+        return cls(entries)
+
+
+def _read_keys_file(path: Path) -> list[tuple[str, str, SecretStr]]:
+    """`{"callers": [{"key" | "key_sha256": ..., "label": ..., "user_token": ...}]}`."""
+    data = cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
+    entries: list[tuple[str, str, SecretStr]] = []
+    for n, raw in enumerate(cast(list[dict[str, Any]], data.get("callers", [])), start=1):
+        key = raw.get("key") or (f"sha256:{raw['key_sha256']}" if raw.get("key_sha256") else None)
+        token = raw.get("user_token")
+        if not isinstance(key, str) or not isinstance(token, str):
+            raise ValueError(f"{path}: caller {n} needs `key` (or `key_sha256`) and `user_token`")
+        entries.append((key, str(raw.get("label") or f"caller {n}"), SecretStr(token)))
+    return entries
+
+
+class KeyVerifier(TokenVerifier):
+    """Accepts a bearer that is a configured key (or, in passthrough mode, any non-empty token)."""
+
+    def __init__(self, keys: CallerKeys, passthrough: bool) -> None:
+        self.keys = keys
+        self.passthrough = passthrough
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        if not token or len(token) > 512:
+            return None
+        if self.passthrough:
+            return AccessToken(token=token, client_id="user-" + _fingerprint(token)[:12], scopes=[SCOPE])
+        entry = self.keys.find(token)
+        if entry is None:
+            return None
+        return AccessToken(token=entry.key_id, client_id=entry.key_id, scopes=[SCOPE])
+
+
+def caller_resolver(settings: Settings, keys: CallerKeys) -> Callable[[], Caller]:
+    """The `current_caller` for HTTP: the authenticated caller of the request being served."""
+
+    def current() -> Caller:
+        access = get_access_token()
+        if access is None:
+            raise ToolError("this request is not authenticated")
+        if settings.http_auth == "passthrough":
+            return Caller(
+                label=f"Altegio user {access.client_id}",
+                auth=AltegioAuth(settings.partner_token, SecretStr(access.token)),
+                key_id=access.client_id,
+                token_source="caller's bearer (passthrough)",  # noqa: S106 - a description
+            )
+        entry = keys.by_id(access.client_id)
+        if entry is None:
+            raise ToolError("this caller's key is no longer configured")
+        return Caller(
+            label=entry.label,
+            auth=AltegioAuth(settings.partner_token, entry.user_token),
+            key_id=entry.key_id,
+            token_source=f"key {entry.key_id}",
+        )
+
+    return current
+
+
+def security_for(settings: Settings, port: int) -> TransportSecuritySettings:
+    """Host/Origin allow-lists: loopback on the bound port, plus the public URL and extras."""
+    hosts = [f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"]
+    origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    if settings.http_host not in {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}:  # noqa: S104
+        hosts.append(f"{settings.http_host}:{port}")
+    if settings.http_public_url:
+        parts = urlsplit(settings.http_public_url)
+        if parts.netloc:
+            hosts += [parts.netloc, parts.hostname or parts.netloc]
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    hosts += settings.http_allowed_hosts
+    origins += settings.http_allowed_origins
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+@dataclass(slots=True)
+class HttpApp:
+    app: Starlette
+    server: AltegioServer
+    keys: CallerKeys
+
+
+def build_http_app(
+    settings: Settings, *, upstream: Upstream | None = None, port: int | None = None
+) -> HttpApp:
+    """The Starlette app serving `/mcp` (authenticated) and `/health` (not)."""
+    port = settings.http_port if port is None else port
+    upstream = upstream or resolve_upstream(settings)
+    settings = upstream.settings
+    keys = CallerKeys.from_settings(settings)
+    passthrough = settings.http_auth == "passthrough"
+    if not passthrough and len(keys) == 0:
+        raise ValueError(
+            "HTTP needs caller keys: set ALTEGIO_HTTP_KEYS=key=user_token (or ALTEGIO_HTTP_KEYS_FILE), "
+            "or ALTEGIO_HTTP_AUTH=passthrough to take each caller's bearer as their Altegio user token"
+        )
+    if settings.partner_token is None:
+        raise ValueError("HTTP mode needs ALTEGIO_PARTNER_TOKEN on the server")
+    base = (settings.http_public_url or f"http://{settings.http_host}:{port}").rstrip("/")
+    auth = AuthSettings(
+        issuer_url=AnyHttpUrl(base),
+        resource_server_url=AnyHttpUrl(f"{base}/mcp"),
+        required_scopes=[SCOPE],
+        # Keys are issued by this server for this server only; there is no audience to check.
+        validate_token_resource=False,
+    )
+    server = build_server(
+        settings,
+        upstream=upstream,
+        current_caller=caller_resolver(settings, keys),
+        server_options={"token_verifier": KeyVerifier(keys, passthrough), "auth": auth},
+    )
+
+    @server.mcp.custom_route("/health", methods=["GET"])
+    async def health(_request: Request) -> JSONResponse:  # pyright: ignore[reportUnusedFunction]
+        return JSONResponse({"status": "ok", "version": __version__, "sandbox": settings.sandbox})
+
+    app = server.mcp.streamable_http_app(
+        stateless_http=True,
+        json_response=True,
+        transport_security=security_for(settings, port),
+        max_request_body_size=MAX_BODY_BYTES,
+        host=settings.http_host,
+    )
+    return HttpApp(app=app, server=server, keys=keys)
+
+
+def serve_http(settings: Settings) -> int:
+    """Run until SIGINT/SIGTERM; uvicorn drains in-flight requests before exiting."""
+    import uvicorn
+
+    built = build_http_app(settings)
+    log.warning(
+        "serving MCP over HTTP on http://%s:%s/mcp (%s callers, auth=%s)",
+        settings.http_host,
+        settings.http_port,
+        len(built.keys) if settings.http_auth == "keys" else "any",
+        settings.http_auth,
+    )
+    config = uvicorn.Config(
+        built.app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+        limit_concurrency=256,
+        timeout_keep_alive=15,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+    return 0

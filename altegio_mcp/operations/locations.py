@@ -1,0 +1,294 @@
+"""Locations (legacy: companies, salons) and the caller's identity: whoami, list, get.
+
+Every location answer carries the IANA timezone and the UTC offset in force now, and each one
+read here is remembered in the `LocationDirectory`, so later calls need no `GET /company/{id}` to
+learn a zone. Currency is only on the list endpoint; no v1 location endpoint has structured
+opening hours, so none is invented here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import Field, JsonValue, TypeAdapter
+
+from altegio_mcp.errors import AuthenticationFailed, ConfigurationError, Target
+from altegio_mcp.operations.base import (
+    Args,
+    Detail,
+    LocationId,
+    LocationInfo,
+    NoArgs,
+    OpContext,
+    Operation,
+    Out,
+    Page,
+    PageMeta,
+    Result,
+    Wire,
+    first_of,
+    page_meta,
+)
+from altegio_mcp.timeutil import TimeError, offset_text, zone
+
+TOOLSET = "account"
+LOGIN_HINT = "no user token: run `altegio-mcp login` (or set ALTEGIO_USER_TOKEN)"
+GET_NOTE = (
+    "Currency is only on list_locations. Altegio v1 has no structured opening hours for a location: "
+    "team-member schedules show when it works."
+)
+
+
+def clock() -> datetime:
+    """The wall clock the "UTC offset now" is read from."""
+    return datetime.now(UTC)
+
+
+class WireLocation(Wire):
+    id: int
+    title: str | None = None
+    city: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    timezone_name: str | None = None
+    timezone: float | None = None
+    currency_short_title: str | None = None
+
+
+LOCATIONS = TypeAdapter(list[WireLocation])
+ONE_LOCATION = TypeAdapter(WireLocation)
+ANY = TypeAdapter(JsonValue)
+
+
+class Location(Out):
+    id: int
+    title: str | None = None
+    city: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    timezone: str | None = Field(default=None, description="IANA zone of the location's times.")
+    utc_offset: str | None = Field(default=None, description="UTC offset in force now, e.g. -05:00.")
+    currency: str | None = None
+    details: dict[str, JsonValue] | None = None
+
+
+def current_offset(tz_name: str | None, hours: float | None = None) -> str | None:
+    """`-05:00` for the zone now; Altegio's numeric hour offset only when the zone is unknown."""
+    if tz_name:
+        try:
+            return offset_text(clock().astimezone(zone(tz_name)))
+        except TimeError:
+            pass
+    if hours is None:
+        return None
+    minutes = round(abs(hours) * 60)
+    return f"{'-' if hours < 0 else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def to_location(wire: WireLocation, *, detail: bool = False) -> Location:
+    return Location(
+        id=wire.id,
+        title=wire.title,
+        city=wire.city or None,
+        address=wire.address or None,
+        phone=wire.phone or None,
+        timezone=wire.timezone_name or None,
+        utc_offset=current_offset(wire.timezone_name, wire.timezone),
+        currency=wire.currency_short_title or None,
+        details=wire.model_dump(mode="json", exclude_none=True) if detail else None,
+    )
+
+
+def remember(ctx: OpContext, wire: WireLocation) -> None:
+    """Keep the zone so the next call about this location skips `GET /company/{id}`."""
+    if wire.timezone_name:
+        ctx.locations.remember(
+            LocationInfo(
+                id=wire.id,
+                title=wire.title or f"location {wire.id}",
+                timezone=wire.timezone_name,
+                currency=wire.currency_short_title or None,
+            )
+        )
+
+
+def describe(loc: Location) -> str:
+    parts = [f"#{loc.id} {loc.title or ''}".strip()]
+    place = loc.address or loc.city
+    if place:
+        parts.append(place)
+    if loc.timezone:
+        parts.append(f"{loc.timezone} (UTC{loc.utc_offset or '?'})")
+    if loc.currency:
+        parts.append(f"currency {loc.currency}")
+    if loc.phone:
+        parts.append(loc.phone)
+    return " · ".join(parts)
+
+
+# --- whoami ----------------------------------------------------------------------------------------
+
+
+class WhoAmI(Result):
+    user: str = Field(description="Who the server acts for.")
+    login: str | None = None
+    token_source: str | None = Field(default=None, description="Where the user token came from.")
+    has_user_token: bool
+    default_location_id: int | None = None
+    locations: list[Location] = Field(default_factory=list[Location], description="Locations it can manage.")
+
+
+async def whoami(ctx: OpContext, _a: NoArgs) -> WhoAmI:
+    caller = ctx.caller
+    out = WhoAmI(
+        user=caller.label,
+        login=caller.login,
+        token_source=caller.token_source or None,
+        has_user_token=caller.auth.has_user,
+        default_location_id=ctx.default_location_id,
+    )
+    if not caller.auth.has_user:
+        out.notes.append(LOGIN_HINT)
+        return out
+    try:
+        res = await ctx.call("GET", "/companies", LOCATIONS, params={"my": 1})
+    except AuthenticationFailed:
+        out.notes.append(f"Altegio refused the user token (HTTP 401); {LOGIN_HINT}")
+        return out
+    except ConfigurationError as exc:
+        out.notes.append(exc.message)
+        return out
+    for wire in res.data:
+        remember(ctx, wire)
+    out.locations = [to_location(w) for w in res.data]
+    return out
+
+
+def render_whoami(out: WhoAmI) -> str:
+    who = f"Acting for {out.user}" + (f" (login {out.login})" if out.login else "")
+    token = f"user token: {out.token_source}" if out.has_user_token else "no user token"
+    lines = [f"{who}; {token}."]
+    if out.default_location_id is not None:
+        lines.append(f"Default location: {out.default_location_id}.")
+    if out.locations:
+        lines.append(f"{len(out.locations)} locations it can manage:")
+        lines += [describe(loc) for loc in out.locations]
+    elif out.has_user_token:
+        lines.append("No locations returned for this user.")
+    return "\n".join(lines + out.notes)
+
+
+# --- list / get ------------------------------------------------------------------------------------
+
+
+class ListLocationsArgs(Args):
+    my: bool = Field(default=True, description="true: only the locations this user may manage.")
+    active: bool = Field(default=False, description="true: only locations with an active licence.")
+    page: Page
+    count: int = Field(default=50, ge=1, le=200, description="Items per page (1-200).")
+    detail: Detail
+
+
+class LocationList(Result):
+    items: list[Location]
+    meta: PageMeta
+
+
+async def list_locations(ctx: OpContext, a: ListLocationsArgs) -> LocationList:
+    params = {"my": 1 if a.my else None, "active": 1 if a.active else None, "page": a.page, "count": a.count}
+    # Without `my` the list is a partner-token read; `my=1` needs the user token as well.
+    res = await ctx.call("GET", "/companies", LOCATIONS, params=params, partner_only=not a.my)
+    for wire in res.data:
+        remember(ctx, wire)
+    items = [to_location(w, detail=a.detail) for w in res.data]
+    return LocationList(items=items, meta=page_meta(res.meta, a.page, a.count, len(items)))
+
+
+def render_list(out: LocationList) -> str:
+    meta = out.meta
+    if not out.items:
+        lines = [f"No locations (page {meta.page})."]
+    else:
+        lines = [f"{meta.count} locations, page {meta.page}:"] + [describe(loc) for loc in out.items]
+    if meta.next_page:
+        lines.append(f"More: call again with page={meta.next_page}.")
+    return "\n".join(lines + out.notes)
+
+
+class GetLocationArgs(Args):
+    location_id: LocationId
+    detail: Detail
+
+
+class LocationResult(Result):
+    location: Location
+
+
+async def get_location(ctx: OpContext, a: GetLocationArgs) -> LocationResult:
+    loc = ctx.location_id(a.location_id)
+    res = await ctx.call(
+        "GET",
+        f"/company/{loc}",
+        ANY,
+        partner_only=True,
+        target=Target("location", str(loc), None, "list_locations"),
+    )
+    wire = ONE_LOCATION.validate_python(first_of(res.data))
+    remember(ctx, wire)
+    out = LocationResult(location=to_location(wire, detail=a.detail))
+    out.notes.append(GET_NOTE)
+    return out
+
+
+def render_one(out: LocationResult) -> str:
+    return "\n".join([describe(out.location), *out.notes])
+
+
+# --- declarations ----------------------------------------------------------------------------------
+
+OPERATIONS = (
+    Operation(
+        name="whoami",
+        title="Who am I",
+        description="Say which Altegio user this server acts for and which locations (legacy: companies, "
+        "salons) it can manage, with timezone, UTC offset and currency. Never shows a token.",
+        method="GET",
+        path="/companies?my=1",
+        input_model=NoArgs,
+        output_model=WhoAmI,
+        toolset=TOOLSET,
+        kind="read",
+        handler=whoami,
+        render=render_whoami,
+    ),
+    Operation(
+        name="list_locations",
+        title="List locations",
+        description="List locations (legacy: companies, salons), by default those this user manages: id, "
+        "address, timezone, UTC offset, currency, phone.",
+        method="GET",
+        path="/companies",
+        input_model=ListLocationsArgs,
+        output_model=LocationList,
+        toolset=TOOLSET,
+        kind="read",
+        handler=list_locations,
+        render=render_list,
+    ),
+    Operation(
+        name="get_location",
+        title="Get a location",
+        description="Get one location (legacy: company, salon) with its timezone and UTC offset now. "
+        "Currency: list_locations; opening hours are not in the API.",
+        method="GET",
+        path="/company/{location_id}",
+        input_model=GetLocationArgs,
+        output_model=LocationResult,
+        toolset=TOOLSET,
+        kind="read",
+        handler=get_location,
+        render=render_one,
+        auth="partner",
+        target=lambda a: Target("location", str(a.location_id), None, "list_locations"),
+    ),
+)

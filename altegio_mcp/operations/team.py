@@ -1,0 +1,213 @@
+"""Team members (legacy: staff, masters): the list of a location and one team member.
+
+Altegio marks a team member as fired, removed (`status` 1) or hidden from online booking with 0/1
+flags that arrive as numbers, strings or booleans; they are read as booleans. The list leaves those
+three kinds out unless asked, since they cannot take new appointments. `GET
+/company/{id}/staff/{team_member_id}` is documented as an object but its example is a one-item array;
+both are read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, JsonValue, TypeAdapter, field_validator
+
+from altegio_mcp.errors import NotFound, Target
+from altegio_mcp.operations.base import (
+    Args,
+    Detail,
+    LocationId,
+    OpContext,
+    Operation,
+    Out,
+    Result,
+    TeamMemberId,
+    Wire,
+    as_list,
+)
+from altegio_mcp.text import one_line
+
+TOOLSET = "team"
+
+
+def _flag(value: object) -> object:
+    """`1`, `'1'`, `true` → True; `0`, `'0'`, `''`, `null` → False."""
+    if isinstance(value, str):
+        return value.strip() not in {"", "0", "false"}
+    return bool(value)
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+class WirePosition(Wire):
+    id: int | None = None
+    title: str | None = None
+
+
+class WireTeamMember(Wire):
+    id: int
+    name: str | None = None
+    specialization: str | None = None
+    position: WirePosition | None = None
+    bookable: bool | None = None
+    fired: Flag = False
+    status: Flag = False
+    hidden: Flag = False
+
+    @field_validator("position", mode="before")
+    @classmethod
+    def _empty_position(cls, value: object) -> object:
+        return value or None  # `[]` and `null` both mean "no position"
+
+
+TEAM = TypeAdapter(list[WireTeamMember])
+ONE_MEMBER = TypeAdapter(WireTeamMember)
+ANY = TypeAdapter(JsonValue)
+
+
+class TeamMember(Out):
+    id: int
+    name: str | None = None
+    specialization: str | None = None
+    position: str | None = None
+    bookable: bool | None = Field(default=None, description="Bookable online.")
+    fired: bool | None = None
+    removed: bool | None = None
+    hidden: bool | None = Field(default=None, description="Hidden from online booking.")
+    details: dict[str, JsonValue] | None = None
+
+
+def to_member(wire: WireTeamMember, *, detail: bool = False) -> TeamMember:
+    dumped: dict[str, Any] = wire.model_dump(mode="json", exclude_none=True) if detail else {}
+    return TeamMember(
+        id=wire.id,
+        name=wire.name,
+        specialization=wire.specialization or None,
+        position=wire.position.title if wire.position else None,
+        bookable=wire.bookable,
+        fired=wire.fired or None,
+        removed=wire.status or None,
+        hidden=wire.hidden or None,
+        details=dumped or None,
+    )
+
+
+def unavailable(m: TeamMember) -> bool:
+    return bool(m.fired or m.removed or m.hidden)
+
+
+def describe(m: TeamMember) -> str:
+    parts = [f"#{m.id} {one_line(m.name, 50)}"]
+    role = " ".join(p for p in (m.specialization, f"({m.position})" if m.position else "") if p)
+    if role:
+        parts.append(role)
+    if m.bookable is not None:
+        parts.append("bookable online" if m.bookable else "not bookable online")
+    parts += [flag for flag, on in (("fired", m.fired), ("removed", m.removed), ("hidden", m.hidden)) if on]
+    return " · ".join(parts)
+
+
+# --- list ------------------------------------------------------------------------------------------
+
+
+class ListTeamMembersArgs(Args):
+    location_id: LocationId
+    include_unavailable: bool = Field(
+        default=False, description="true: also fired, removed and hidden team members."
+    )
+    detail: Detail
+
+
+class TeamMemberList(Result):
+    location_id: int
+    items: list[TeamMember]
+
+
+async def list_team_members(ctx: OpContext, a: ListTeamMembersArgs) -> TeamMemberList:
+    loc = ctx.location_id(a.location_id)
+    res = await ctx.call(
+        "GET", f"/staff/{loc}", TEAM, target=Target("location", str(loc), None, "list_locations")
+    )
+    members = [to_member(w, detail=a.detail) for w in res.data]
+    out = TeamMemberList(location_id=loc, items=members)
+    if not a.include_unavailable:
+        out.items = [m for m in members if not unavailable(m)]
+        left_out = len(members) - len(out.items)
+        if left_out:
+            out.notes.append(
+                f"{left_out} fired, removed or hidden team members left out; include_unavailable=true lists them."
+            )
+    return out
+
+
+def render_list(out: TeamMemberList) -> str:
+    if not out.items:
+        return "\n".join([f"No team members at location {out.location_id}.", *out.notes])
+    head = f"{len(out.items)} team members at location {out.location_id}:"
+    return "\n".join([head, *(describe(m) for m in out.items), *out.notes])
+
+
+# --- get -------------------------------------------------------------------------------------------
+
+
+class GetTeamMemberArgs(Args):
+    location_id: LocationId
+    team_member_id: TeamMemberId
+    detail: Detail
+
+
+class TeamMemberResult(Result):
+    team_member: TeamMember
+
+
+async def get_team_member(ctx: OpContext, a: GetTeamMemberArgs) -> TeamMemberResult:
+    loc = ctx.location_id(a.location_id)
+    path = f"/company/{loc}/staff/{a.team_member_id}"
+    target = Target("team member", str(a.team_member_id), loc, "list_team_members")
+    res = await ctx.call("GET", path, ANY, target=target)
+    items = [ONE_MEMBER.validate_python(item) for item in as_list(res.data)]
+    wire = next((w for w in items if w.id == a.team_member_id), items[0] if len(items) == 1 else None)
+    if wire is None:
+        raise NotFound("team member not in the answer", method="GET", path=path, target=target)
+    return TeamMemberResult(team_member=to_member(wire, detail=a.detail))
+
+
+def render_one(out: TeamMemberResult) -> str:
+    return "\n".join([describe(out.team_member), *out.notes])
+
+
+# --- declarations ----------------------------------------------------------------------------------
+
+OPERATIONS = (
+    Operation(
+        name="list_team_members",
+        title="List team members",
+        description="List a location's team members (legacy: staff, masters) with specialization, position "
+        "and online bookability; fired/removed/hidden ones only on request.",
+        method="GET",
+        path="/staff/{location_id}",
+        input_model=ListTeamMembersArgs,
+        output_model=TeamMemberList,
+        toolset=TOOLSET,
+        kind="read",
+        handler=list_team_members,
+        render=render_list,
+    ),
+    Operation(
+        name="get_team_member",
+        title="Get a team member",
+        description="Get one team member (legacy: staff, master): specialization, position, fired/removed/"
+        "hidden status.",
+        method="GET",
+        path="/company/{location_id}/staff/{team_member_id}",
+        input_model=GetTeamMemberArgs,
+        output_model=TeamMemberResult,
+        toolset=TOOLSET,
+        kind="read",
+        handler=get_team_member,
+        render=render_one,
+        target=lambda a: Target("team member", str(a.team_member_id), a.location_id, "list_team_members"),
+    ),
+)

@@ -1,0 +1,166 @@
+"""MCP resource templates: background a model can read without tool calls.
+
+`altegio://locations/{location_id}/profile`, `/services` and `/team` are built from the same read
+operations the tools use (so they need no code of their own against the API), for the calling
+user, and cached for a minute per caller. Opening hours are not a field of any v1 location
+endpoint, so the profile derives them from the team's working schedules for the coming week.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+
+from altegio_mcp.errors import AltegioError, NotFound, PermissionDenied
+from altegio_mcp.operations import ALL_OPERATIONS
+from altegio_mcp.operations.base import Operation
+from altegio_mcp.timeutil import zone
+from altegio_mcp.tools import Runtime
+
+TTL_SECONDS = 60.0
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+BY_NAME: dict[str, Operation[Any, Any]] = {op.name: op for op in ALL_OPERATIONS}
+
+
+class ResourceCache:
+    """Per-caller, per-URI results for a short while."""
+
+    def __init__(self, ttl: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._items: dict[tuple[str, str], tuple[float, str]] = {}
+
+    async def get(self, key: tuple[str, str], build: Callable[[], Awaitable[str]]) -> str:
+        hit = self._items.get(key)
+        now = self._clock()
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        value = await build()
+        self._items[key] = (now, value)
+        if len(self._items) > 512:
+            oldest = min(self._items, key=lambda k: self._items[k][0])
+            del self._items[oldest]
+        return value
+
+
+async def read_operation(runtime: Runtime, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Run one read operation for the current caller and return its structured output."""
+    op = BY_NAME[name]
+    if not op.read_only:
+        raise ValueError(f"{name} is not a read operation")
+    octx = runtime.op_context(runtime.current_caller())
+    out = await op.handler(octx, op.input_model.model_validate(arguments))
+    dumped: dict[str, Any] = out.model_dump(mode="json", exclude_none=True)
+    return dumped
+
+
+def opening_hours(schedule: dict[str, Any]) -> dict[str, str]:
+    """Per weekday, the earliest start and latest end of anyone's working interval."""
+    spans: dict[str, tuple[str, str]] = {}
+    for day in schedule.get("items", []):
+        weekday = WEEKDAYS[date.fromisoformat(str(day["date"])[:10]).weekday()]
+        for span in day.get("working", []):
+            start, end = str(span["start"]), str(span["end"])
+            current = spans.get(weekday)
+            spans[weekday] = (min(current[0], start), max(current[1], end)) if current else (start, end)
+    return {day: f"{spans[day][0]}-{spans[day][1]}" if day in spans else "closed" for day in WEEKDAYS}
+
+
+def _location_id(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise ResourceNotFoundError(f"location id must be a positive number, got {raw!r}; see whoami")
+    return int(raw)
+
+
+def register_resources(server: MCPServer[Runtime], runtime: Runtime) -> None:
+    cache = ResourceCache()
+
+    async def cached(uri: str, build: Callable[[], Awaitable[dict[str, Any]]]) -> str:
+        async def render() -> str:
+            try:
+                payload = await build()
+            except (NotFound, PermissionDenied) as exc:
+                raise ResourceNotFoundError(exc.model_message()) from exc
+            except AltegioError as exc:
+                raise ResourceError(exc.model_message()) from exc
+            if runtime.settings.sandbox:
+                payload = {"sandbox": True, **payload}
+            return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+        return await cache.get((runtime.current_caller().key_id, uri), render)
+
+    @server.resource(
+        "altegio://locations/{location_id}/profile",
+        name="location_profile",
+        title="Location profile",
+        description="Timezone, UTC offset, currency, address and opening hours (from the team's schedules).",
+        mime_type="application/json",
+    )
+    async def location_profile(location_id: str) -> str:  # pyright: ignore[reportUnusedFunction]
+        loc = _location_id(location_id)
+
+        async def build() -> dict[str, Any]:
+            got = await read_operation(runtime, "get_location", {"location_id": loc})
+            listed = await read_operation(runtime, "list_locations", {"count": 200})
+            profile: dict[str, Any] = dict(got["location"])
+            for item in listed.get("items", []):
+                if item.get("id") == loc and item.get("currency"):
+                    profile["currency"] = item["currency"]
+            start = datetime.now(zone(str(profile.get("timezone") or "UTC"))).date()
+            week = await read_operation(
+                runtime,
+                "get_team_schedule",
+                {
+                    "location_id": loc,
+                    "start_date": start.isoformat(),
+                    "end_date": (start + timedelta(days=6)).isoformat(),
+                },
+            )
+            profile["opening_hours"] = opening_hours(week)
+            profile["opening_hours_note"] = "Derived from team members' working hours for the next 7 days."
+            return profile
+
+        return await cached(f"altegio://locations/{loc}/profile", build)
+
+    @server.resource(
+        "altegio://locations/{location_id}/services",
+        name="service_catalog",
+        title="Service catalog",
+        description="Services with categories, prices and durations at a location.",
+        mime_type="application/json",
+    )
+    async def service_catalog(location_id: str) -> str:  # pyright: ignore[reportUnusedFunction]
+        loc = _location_id(location_id)
+
+        async def build() -> dict[str, Any]:
+            services = await read_operation(runtime, "list_services", {"location_id": loc})
+            categories = await read_operation(runtime, "list_service_categories", {"location_id": loc})
+            return {
+                "location_id": loc,
+                "categories": categories.get("items", []),
+                "services": services.get("items", []),
+            }
+
+        return await cached(f"altegio://locations/{loc}/services", build)
+
+    @server.resource(
+        "altegio://locations/{location_id}/team",
+        name="team_roster",
+        title="Team roster",
+        description="Bookable team members (legacy: staff) at a location.",
+        mime_type="application/json",
+    )
+    async def team_roster(location_id: str) -> str:  # pyright: ignore[reportUnusedFunction]
+        loc = _location_id(location_id)
+
+        async def build() -> dict[str, Any]:
+            team = await read_operation(runtime, "list_team_members", {"location_id": loc})
+            return {"location_id": loc, "team_members": team.get("items", [])}
+
+        return await cached(f"altegio://locations/{loc}/team", build)
