@@ -286,7 +286,7 @@ def cmd_tools(args: argparse.Namespace, out: TextIO) -> int:
 
     operations = select_operations(ALL_OPERATIONS, settings_from(args), DEFAULT_TOOLSETS)
     if args.markdown:
-        out.write(tool_table(operations) + "\n")
+        out.write(tool_table(operations, DEFAULT_TOOLSETS) + "\n")
     else:
         for op in operations:
             out.write(f"{op.name:34} {op.kind:11} {op.toolset:13} {op.title}\n")

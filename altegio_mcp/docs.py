@@ -11,15 +11,18 @@ TABLE_START = "<!-- tools:start -->"
 TABLE_END = "<!-- tools:end -->"
 
 
-def tool_table(operations: Sequence[Operation[Any, Any]]) -> str:
-    """A Markdown table: tool, toolset, kind, Altegio operation, what it does."""
+def tool_table(operations: Sequence[Operation[Any, Any]], default_toolsets: Sequence[str]) -> str:
+    """A Markdown table: tool, toolset, in the default set, kind, Altegio operation, what it does."""
     rows = [
-        "| Tool | Toolset | Kind | Altegio API | What it does |",
-        "|---|---|---|---|---|",
+        "| Tool | Toolset | Default | Kind | Altegio API | What it does |",
+        "|---|---|---|---|---|---|",
     ]
     for op in operations:
         kind = {"read": "read", "write": "write", "destructive": "**destructive** (confirmed)"}[op.kind]
-        rows.append(f"| `{op.name}` | {op.toolset} | {kind} | `{op.method} {op.path}` | {op.description} |")
+        default = "yes" if op.core and op.toolset in default_toolsets else ""
+        rows.append(
+            f"| `{op.name}` | {op.toolset} | {default} | {kind} | `{op.method} {op.path}` | {op.description} |"
+        )
     return "\n".join(rows)
 
 

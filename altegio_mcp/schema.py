@@ -59,6 +59,8 @@ def _simplify(node: Any, *, in_properties: bool = False) -> Any:
 
 
 _OUTLINE_KEYS = frozenset({"type", "enum", "const"})
+# Present on every result (how inputs were read, warnings) and repeated in the text: not outlined.
+_UNLISTED = frozenset({"notes"})
 
 
 def _outline(node: Any, depth: int) -> Any:
@@ -71,11 +73,12 @@ def _outline(node: Any, depth: int) -> Any:
         out["anyOf"] = [_outline(v, depth) for v in cast(list[Any], obj["anyOf"])]
     if depth > 0 and isinstance(obj.get("properties"), dict):
         props = cast(dict[str, Any], obj["properties"])
-        out["properties"] = {name: _outline(prop, depth - 1) for name, prop in props.items()}
-        if obj.get("required"):
-            out["required"] = obj["required"]
-    if isinstance(obj.get("items"), dict):
-        out["items"] = _outline(obj["items"], depth)
+        out["properties"] = {
+            name: _outline(prop, depth - 1) for name, prop in props.items() if name not in _UNLISTED
+        }
+    items = obj.get("items")
+    if isinstance(items, dict) and cast(dict[str, Any], items).get("type") != "object":
+        out["items"] = _outline(items, depth)
     return out
 
 
@@ -92,6 +95,18 @@ def outline_schema(model: type[BaseModel], depth: int = 1) -> JsonSchema:
     return outlined
 
 
+def _unpin_ids(schema: JsonSchema) -> None:
+    """Ids are positive integers (the server's instructions say so once, and validation enforces it);
+    repeating `"minimum": 1` on every id field would cost ~70 bytes of every tools/list."""
+    for name, prop in cast(dict[str, Any], schema.get("properties", {})).items():
+        if not (name.endswith("_id") or name.endswith("_ids")):
+            continue
+        node = cast(dict[str, Any], prop)
+        target = cast(dict[str, Any], node.get("items", node))
+        if target.get("type") == "integer" and target.get("minimum") == 1:
+            del target["minimum"]
+
+
 def compact_schema(model: type[BaseModel], *, mode: str = "validation") -> JsonSchema:
     """The model's JSON schema with refs inlined, titles dropped and nullable optionals simplified."""
     raw = model.model_json_schema(
@@ -102,5 +117,7 @@ def compact_schema(model: type[BaseModel], *, mode: str = "validation") -> JsonS
     simplified = cast(JsonSchema, _simplify(inlined))
     if mode == "validation":
         simplified.pop("description", None)  # the tool's own description says it
+        simplified.pop("additionalProperties", None)  # still enforced: unknown names are refused
+        _unpin_ids(simplified)
     simplified["type"] = "object"
     return simplified

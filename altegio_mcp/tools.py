@@ -152,15 +152,20 @@ class Runtime:
 def select_operations(
     operations: Sequence[AnyOperation], settings: Settings, default_toolsets: Iterable[str]
 ) -> list[AnyOperation]:
-    """Toolsets, then `tools` added, then `exclude_tools` removed; `read_only` wins over all."""
+    """Toolsets, then `tools` added, then `exclude_tools` removed; `read_only` wins over all.
+
+    `default` means the core operations of the default toolsets; naming a toolset takes all of its
+    operations; `all` takes everything.
+    """
     known_sets = {op.toolset for op in operations}
     known_names = {op.name for op in operations}
     wanted: set[str] = set()
+    core_only: set[str] = set()
     for name in settings.toolsets:
         if name == "all":
             wanted |= known_sets
         elif name == "default":
-            wanted |= set(default_toolsets)
+            core_only |= set(default_toolsets)
         elif name in known_sets:
             wanted.add(name)
         else:
@@ -173,7 +178,8 @@ def select_operations(
     chosen = [
         op
         for op in operations
-        if (op.toolset in wanted or op.name in settings.tools) and op.name not in settings.exclude_tools
+        if (op.toolset in wanted or (op.toolset in core_only and op.core) or op.name in settings.tools)
+        and op.name not in settings.exclude_tools
     ]
     if settings.read_only:
         chosen = [op for op in chosen if op.read_only]
@@ -198,7 +204,7 @@ def argument_model(op: AnyOperation) -> type[ArgModelBase]:
             Field(
                 default=None,
                 max_length=200,
-                description="Only after the person agreed: the token a previous call returned.",
+                description="Token from a confirmation request, once the person agreed.",
             ),
         )
     model = create_model(f"{op.name}_arguments", __base__=(op.input_model, ArgModelBase), **extra)

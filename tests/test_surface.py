@@ -16,7 +16,16 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from altegio_mcp.docs import TABLE_END, TABLE_START, readme_with_table, tool_table
+from altegio_mcp.docs import (
+    SETTINGS_END,
+    SETTINGS_START,
+    TABLE_END,
+    TABLE_START,
+    readme_with_table,
+    replace_between,
+    settings_table,
+    tool_table,
+)
 from altegio_mcp.operations import ALL_OPERATIONS, DEFAULT_TOOLSETS
 from altegio_mcp.settings import Settings
 from altegio_mcp.tools import OperationTool, select_operations
@@ -108,6 +117,10 @@ async def test_read_only_drops_every_write_tool() -> None:
 def test_toolset_filters() -> None:
     default = select_operations(ALL_OPERATIONS, Settings(), DEFAULT_TOOLSETS)
     assert len(default) < 40
+    assert all(op.core for op in default)
+    assert {op.toolset for op in default} == set(DEFAULT_TOOLSETS)
+    everything_in_visits = select_operations(ALL_OPERATIONS, Settings(toolsets=["visits"]), DEFAULT_TOOLSETS)
+    assert "get_visit_receipt" in {op.name for op in everything_in_visits}
     only = select_operations(ALL_OPERATIONS, Settings(toolsets=["appointments"]), DEFAULT_TOOLSETS)
     assert {op.toolset for op in only} == {"appointments"}
     plus = select_operations(
@@ -136,11 +149,13 @@ async def test_snapshot_of_the_whole_surface() -> None:
     )
 
 
-def test_readme_tool_table_is_current() -> None:
+def test_readme_tables_are_current() -> None:
+    """The tool table and the ALTEGIO_* table are generated from the declarations and `Settings`."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert TABLE_START in readme and TABLE_END in readme
-    table = tool_table(list(ALL_OPERATIONS))
-    expected = readme_with_table(readme, table)
+    assert SETTINGS_START in readme and SETTINGS_END in readme
+    expected = readme_with_table(readme, tool_table(list(ALL_OPERATIONS), DEFAULT_TOOLSETS))
+    expected = replace_between(expected, SETTINGS_START, SETTINGS_END, settings_table())
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         (ROOT / "README.md").write_text(expected, encoding="utf-8")
         readme = expected

@@ -106,13 +106,13 @@ def render_deleted(out: DeletedAppointment) -> str:
 
 class ListAppointmentsArgs(Args):
     location_id: LocationId
-    start_date: OptionalDate = Field(default=None, description="From this date (YYYY-MM-DD, local).")
-    end_date: OptionalDate = Field(default=None, description="Up to and including this date (local).")
+    start_date: OptionalDate = Field(default=None, description="From this local date.")
+    end_date: OptionalDate = Field(default=None, description="To this local date, inclusive.")
     team_member_id: OptionalTeamMemberId
     client_id: OptionalClientId
     include_deleted: bool = Field(default=False, description="Also list deleted appointments.")
     page: Page
-    count: int = Field(default=25, ge=1, le=100, description="Items per page (1-100).")
+    count: int = Field(default=25, ge=1, le=100, description="Per page.")
     detail: Detail
 
 
@@ -170,7 +170,7 @@ class ListPartnerAppointmentsArgs(Args):
     created_start_date: OptionalDate = Field(default=None, description="Created on or after this date.")
     created_end_date: OptionalDate = Field(default=None, description="Created on or before this date.")
     page: Page
-    count: int = Field(default=25, ge=1, le=100, description="Items per page (1-100).")
+    count: int = Field(default=25, ge=1, le=100, description="Per page.")
     detail: Detail
 
 
@@ -211,7 +211,7 @@ class CreateAppointmentArgs(Args):
     client_id: int | None = Field(
         default=None,
         ge=1,
-        description="Existing client (search_clients). Or give client_name + client_phone.",
+        description="Existing client; or give client_name and client_phone.",
     )
     client_name: str | None = Field(
         default=None, min_length=1, max_length=100, description="New client's name."
@@ -219,23 +219,21 @@ class CreateAppointmentArgs(Args):
     client_phone: str | None = Field(
         default=None,
         pattern=r"^\+?[0-9 ()-]{9,20}$",
-        description="New client's phone, 9-15 digits, e.g. +13155550175.",
+        description="New client's phone, 9-15 digits.",
     )
-    client_email: str | None = Field(default=None, max_length=120, description="Client's email (optional).")
+    client_email: str | None = Field(default=None, max_length=120, description="Client's email.")
     duration_minutes: int | None = Field(
-        default=None, ge=5, le=1440, description="Length; default: the services' usual total."
+        default=None, ge=5, le=1440, description="Default: the services' usual length."
     )
     comment: str | None = Field(default=None, max_length=1000, description="Note on the appointment.")
-    send_sms: bool = Field(default=False, description="Send the client a confirmation SMS.")
-    save_if_busy: bool = Field(
-        default=False, description="true: book even over another appointment or outside working hours."
-    )
+    send_sms: bool = Field(default=False, description="SMS the client a confirmation.")
+    save_if_busy: bool = Field(default=False, description="Book even if busy or outside working hours.")
     idempotency_key: str | None = Field(
         default=None,
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9._:-]+$",
-        description="Same key on a retry = never booked twice (stored as api_id). Optional.",
+        description="Reuse on a retry: never booked twice (stored as api_id).",
     )
 
 
@@ -512,8 +510,7 @@ OPERATIONS = (
     Operation(
         name="list_appointments",
         title="List appointments",
-        description="List a location's appointments (legacy: records), filtered by date range, team member "
-        "(staff) or client. Times carry the location's offset.",
+        description="List a location's appointments (legacy: records) by date range, team member (staff) or client.",
         method="GET",
         path="/records/{location_id}",
         input_model=ListAppointmentsArgs,
@@ -526,7 +523,7 @@ OPERATIONS = (
     Operation(
         name="get_appointment",
         title="Get an appointment",
-        description="Get one appointment (legacy: record) with client, team member, services, status and visit id.",
+        description="Get one appointment (legacy: record): client, team member, services, status, visit id.",
         method="GET",
         path="/record/{location_id}/{record_id}",
         input_model=GetAppointmentArgs,
@@ -540,8 +537,7 @@ OPERATIONS = (
     Operation(
         name="create_appointment",
         title="Book an appointment",
-        description="Book an appointment (legacy: record) for a client with a team member (staff). Check "
-        "list_free_times first. Refuses busy slots unless save_if_busy; a refusal lists free times.",
+        description="Book an appointment (legacy: record) with a team member (staff); take the time from list_free_times. Busy slots are refused with free times.",
         method="POST",
         path="/records/{location_id}",
         input_model=CreateAppointmentArgs,
@@ -554,8 +550,7 @@ OPERATIONS = (
     Operation(
         name="update_appointment",
         title="Change an appointment",
-        description="Move or change an appointment (legacy: record): pass only what changes (time, team "
-        "member, services, length, comment); the rest is kept. Attendance and payment: update_visit.",
+        description="Move or change an appointment (legacy: record): pass only what changes; the rest is kept. Attendance/payment: update_visit.",
         method="PUT",
         path="/record/{location_id}/{record_id}",
         input_model=UpdateAppointmentArgs,
@@ -569,8 +564,7 @@ OPERATIONS = (
     Operation(
         name="delete_appointment",
         title="Delete an appointment",
-        description="Delete (cancel) an appointment (legacy: record). Irreversible; the server asks the "
-        "person to confirm first.",
+        description="Delete (cancel) an appointment (legacy: record). Irreversible; the person confirms first.",
         method="DELETE",
         path="/record/{location_id}/{record_id}",
         input_model=DeleteAppointmentArgs,
@@ -584,9 +578,9 @@ OPERATIONS = (
     ),
     Operation(
         name="list_partner_appointments",
+        core=False,
         title="List partner appointments",
-        description="List appointments (legacy: records) made through this integration across locations "
-        "(salon_id filter), by visit or creation date.",
+        description="List appointments (legacy: records) made through this integration, across locations (salons).",
         method="GET",
         path="/records/partner",
         input_model=ListPartnerAppointmentsArgs,

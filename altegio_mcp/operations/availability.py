@@ -52,14 +52,12 @@ MAX_SCHEDULE_DAYS = 31  # a month per call keeps the answer readable (one line p
 Ids = list[Annotated[int, Field(ge=1)]]
 OptionalServiceIds = Annotated[
     Ids | None,
-    Field(default=None, min_length=1, max_length=20, description="Service ids; list_services shows ids."),
+    Field(default=None, min_length=1, max_length=20, description="Service ids; see list_services."),
 ]
 OptionalDateTime = Annotated[
     datetime | None,
     AfterValidator(calendar_year),
-    Field(
-        default=None, description="ISO 8601 start; without an offset it is read in the location's timezone."
-    ),
+    Field(default=None, description="Start, ISO 8601; no offset = the location's local time."),
 ]
 
 ANY = TypeAdapter(JsonValue)
@@ -159,13 +157,9 @@ class ListBookableDatesArgs(Args):
     location_id: LocationId
     service_ids: OptionalServiceIds
     team_member_id: OptionalTeamMemberId
-    date: OptionalCalendarDate = Field(
-        default=None, description="Any day of the month to search (YYYY-MM-DD)."
-    )
-    date_from: OptionalCalendarDate = Field(
-        default=None, description="Range start; needs date_to; overrides date."
-    )
-    date_to: OptionalCalendarDate = Field(default=None, description="Range end (inclusive); needs date_from.")
+    date: OptionalCalendarDate = Field(default=None, description="Any day of the month to search.")
+    date_from: OptionalCalendarDate = Field(default=None, description="Range start (with date_to).")
+    date_to: OptionalCalendarDate = Field(default=None, description="Range end, inclusive.")
 
 
 class WireBookDates(Wire):
@@ -477,7 +471,7 @@ class GetTeamScheduleArgs(Args):
         default=None,
         min_length=1,
         max_length=50,
-        description="Only these team members (legacy: staff_ids); list_team_members shows ids.",
+        description="Only these team members (legacy: staff).",
     )
 
 
@@ -628,8 +622,7 @@ OPERATIONS = (
     Operation(
         name="list_free_times",
         title="Free times to book",
-        description="Free start times of a team member (staff/master) for services on a day, from online "
-        "booking (book_times). Pass a datetime as-is to create_appointment.",
+        description="Free start times of a team member (staff) for services on a day (book_times); pass one as-is to create_appointment.",
         method="GET",
         path="/book_times/{location_id}/{team_member_id}/{date}",
         input_model=ListFreeTimesArgs,
@@ -643,8 +636,7 @@ OPERATIONS = (
     Operation(
         name="list_bookable_dates",
         title="Bookable dates",
-        description="Dates with free times for services, at a location (company) or with one team member "
-        "(staff), in a month or range; also working dates (book_dates).",
+        description="Dates with free times for services, at a location (company) or with a team member (staff) (book_dates).",
         method="GET",
         path="/book_dates/{location_id}",
         input_model=ListBookableDatesArgs,
@@ -657,9 +649,9 @@ OPERATIONS = (
     ),
     Operation(
         name="list_bookable_team_members",
+        core=False,
         title="Bookable team members",
-        description="Team members (staff/masters) who can be booked online for services, optionally free at "
-        "a given time, with their next free day (book_staff).",
+        description="Team members (staff) bookable for services, optionally at a time, with their next free day (book_staff).",
         method="GET",
         path="/book_staff/{location_id}",
         input_model=ListBookableTeamMembersArgs,
@@ -672,9 +664,9 @@ OPERATIONS = (
     ),
     Operation(
         name="list_bookable_services",
+        core=False,
         title="Bookable services",
-        description="Services bookable online at a location (company), with category and price; with a team "
-        "member (staff) also their length, optionally at a time (book_services).",
+        description="Services bookable online, with category, price and, for a team member (staff), length (book_services).",
         method="GET",
         path="/book_services/{location_id}",
         input_model=ListBookableServicesArgs,
@@ -688,8 +680,7 @@ OPERATIONS = (
     Operation(
         name="get_team_schedule",
         title="Team schedules",
-        description="Working, busy and free intervals per team member (staff/master) per day over a date "
-        "range (company staff schedule), in local time.",
+        description="Working, busy and free hours per team member (staff) per day over a date range, local time.",
         method="GET",
         path="/company/{location_id}/staff/schedule",
         input_model=GetTeamScheduleArgs,

@@ -52,32 +52,27 @@ LocationId = Annotated[
     Field(
         default=None,
         ge=1,
-        description="Location id (legacy: company/salon id). Omit for the server's default location; "
-        "list_locations shows ids.",
+        description="Location (legacy: company) id; default: the server's.",
     ),
 ]
 AppointmentId = Annotated[
-    int, Field(ge=1, description="Appointment id (legacy: record id); list_appointments shows ids.")
+    int, Field(ge=1, description="Appointment (legacy: record) id; see list_appointments.")
 ]
 TeamMemberId = Annotated[
-    int, Field(ge=1, description="Team member id (legacy: staff/master id); list_team_members shows ids.")
+    int, Field(ge=1, description="Team member (legacy: staff) id; see list_team_members.")
 ]
 OptionalTeamMemberId = Annotated[
     int | None,
-    Field(default=None, ge=1, description="Only this team member (legacy: staff id); list_team_members."),
+    Field(default=None, ge=1, description="Only this team member (legacy: staff) id."),
 ]
-ClientId = Annotated[int, Field(ge=1, description="Client id; search_clients finds it.")]
-OptionalClientId = Annotated[
-    int | None, Field(default=None, ge=1, description="Only this client; search_clients finds the id.")
-]
-ServiceId = Annotated[int, Field(ge=1, description="Service id; list_services shows ids.")]
+ClientId = Annotated[int, Field(ge=1, description="Client id; see search_clients.")]
+OptionalClientId = Annotated[int | None, Field(default=None, ge=1, description="Only this client id.")]
+ServiceId = Annotated[int, Field(ge=1, description="Service id; see list_services.")]
 ServiceIds = Annotated[
     list[Annotated[int, Field(ge=1)]],
-    Field(min_length=1, max_length=20, description="Service ids; list_services shows ids."),
+    Field(min_length=1, max_length=20, description="Service ids; see list_services."),
 ]
-VisitId = Annotated[
-    int, Field(ge=1, description="Visit id: the visit_id field of an appointment (get_appointment).")
-]
+VisitId = Annotated[int, Field(ge=1, description="Visit id (an appointment's visit_id).")]
 # Booking dates make no sense outside these years, and dates near year 1 or 9999 overflow the
 # datetime arithmetic of zones and day windows, so they are refused with the schema's own error.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -102,15 +97,12 @@ OptionalDate = Annotated[
 IsoDateTime = Annotated[
     datetime,
     AfterValidator(calendar_year),
-    Field(
-        description="ISO 8601 start, e.g. 2026-11-28T15:00:00-05:00; without an offset it is read in "
-        "the location's timezone."
-    ),
+    Field(description="Start, ISO 8601; no offset = the location's local time."),
 ]
-Page = Annotated[int, Field(default=1, ge=1, le=10_000, description="Page number, from 1.")]
+Page = Annotated[int, Field(default=1, ge=1, le=9999, description="Page, from 1.")]
 Detail = Annotated[
     bool,
-    Field(default=False, description="true: add every field Altegio returns to each item (much longer)."),
+    Field(default=False, description="Add every Altegio field (long)."),
 ]
 
 
@@ -393,7 +385,11 @@ class Confirmation(Generic[InT]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Operation(Generic[InT, OutT]):
-    """One Altegio API operation, declared once."""
+    """One Altegio API operation, declared once.
+
+    `core` operations make up the default tool set (the default toolsets' core); the others join
+    when their toolset is named explicitly, so the everyday list stays short for the model.
+    """
 
     name: str
     title: str
@@ -407,6 +403,7 @@ class Operation(Generic[InT, OutT]):
     handler: Callable[[OpContext, InT], Awaitable[OutT]]
     render: Callable[[OutT], str]
     auth: Literal["user", "partner"] = "user"
+    core: bool = True
     confirmation: Confirmation[InT] | None = None
     idempotent: bool | None = None
     target: Callable[[InT], Target | None] = lambda _args: None

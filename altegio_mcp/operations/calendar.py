@@ -191,9 +191,9 @@ def render_time_grid(out: TimeGrid) -> str:
 OPERATIONS = (
     Operation(
         name="list_working_dates",
+        core=False,
         title="Working dates",
-        description="Working dates of a location (company) or team member (staff/master) around a day, from "
-        "the appointment calendar (timetable dates). Not free times.",
+        description="Working dates of a location (company) or team member (staff) around a day (timetable). Not free times.",
         method="GET",
         path="/timetable/dates/{location_id}/{date}",
         input_model=ListWorkingDatesArgs,
@@ -205,9 +205,9 @@ OPERATIONS = (
     ),
     Operation(
         name="list_time_grid",
+        core=False,
         title="Calendar time grid",
-        description="A team member's (staff/master) 15-minute free/busy calendar grid for a day (timetable "
-        "seances). Only a grid without service lengths: to book, use list_free_times.",
+        description="A team member's (staff) 15-minute free/busy grid for a day (seances); no service lengths: book via list_free_times.",
         method="GET",
         path="/timetable/seances/{location_id}/{team_member_id}/{date}",
         input_model=ListTimeGridArgs,

@@ -281,8 +281,7 @@ OPERATIONS = (
     Operation(
         name="list_services",
         title="List services",
-        description="List a location's services: price range, usual length, category, online bookability. "
-        "Filter by team member (legacy: staff/master) or category.",
+        description="List a location's services: price, usual length, category; filter by team member (legacy: staff) or category.",
         method="GET",
         path="/services/{location_id}",
         input_model=ListServicesArgs,
@@ -294,8 +293,9 @@ OPERATIONS = (
     ),
     Operation(
         name="get_service",
+        core=False,
         title="Get a service",
-        description="Get one service with the length each team member (legacy: staff) takes for it.",
+        description="Get one service with each team member's (legacy: staff) length for it.",
         method="GET",
         path="/company/{location_id}/services/{service_id}",
         input_model=GetServiceArgs,
@@ -308,9 +308,9 @@ OPERATIONS = (
     ),
     Operation(
         name="list_service_categories",
+        core=False,
         title="List service categories",
-        description="List a location's service categories and which team members (legacy: staff) "
-        "provide each.",
+        description="List service categories and the team members (legacy: staff) in each.",
         method="GET",
         path="/company/{location_id}/service_categories/{id}",
         input_model=ListCategoriesArgs,

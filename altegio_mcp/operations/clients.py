@@ -219,7 +219,7 @@ class SearchClientsArgs(Args):
         default=None, min_length=1, max_length=200, description="Only these client ids."
     )
     page: Page
-    count: int = Field(default=25, ge=1, le=200, description="Items per page (1-200).")
+    count: int = Field(default=25, ge=1, le=200, description="Per page.")
     order_by: Literal["id", "name", "last_visit_date", "first_visit_date", "visit_count", "sold_amount"] = (
         "id"
     )
@@ -780,8 +780,7 @@ OPERATIONS = (
     Operation(
         name="search_clients",
         title="Search clients",
-        description="Find clients by name, phone or email text, or by ids: id, name, phone, email, visit "
-        "count, last visit. Use before booking or creating a client.",
+        description="Find clients by name, phone or email, or by ids. Use before booking or creating a client.",
         method="POST",
         path="/company/{location_id}/clients/search",
         input_model=SearchClientsArgs,
@@ -809,8 +808,7 @@ OPERATIONS = (
     Operation(
         name="create_client",
         title="Add a client",
-        description="Add a client (name + phone). Never creates a second client for a phone: search_clients "
-        "first; a retry after a dropped connection returns the saved one.",
+        description="Add a client (name + phone); refuses a phone already on file (search_clients first).",
         method="POST",
         path="/clients/{location_id}",
         input_model=CreateClientArgs,
@@ -823,8 +821,7 @@ OPERATIONS = (
     Operation(
         name="update_client",
         title="Edit a client",
-        description="Edit a client's card: pass only what changes (name, surname, phone, email, birthday, "
-        "note); the rest is kept.",
+        description="Edit a client's card: pass only what changes; the rest is kept.",
         method="PUT",
         path="/client/{location_id}/{id}",
         input_model=UpdateClientArgs,
@@ -837,8 +834,9 @@ OPERATIONS = (
     ),
     Operation(
         name="list_client_comments",
+        core=False,
         title="List client comments",
-        description="List the comments and uploaded files on a client's card (not location reviews).",
+        description="List the comments and files on a client's card (not reviews).",
         method="GET",
         path="/clients/{location_id}/clients/{client_id}/comments",
         input_model=ClientCommentArgs,
@@ -851,8 +849,9 @@ OPERATIONS = (
     ),
     Operation(
         name="add_client_comment",
+        core=False,
         title="Add a client comment",
-        description="Add a text comment to a client's card (not a location review).",
+        description="Add a comment to a client's card (not a review).",
         method="POST",
         path="/clients/{location_id}/clients/{client_id}/comments",
         input_model=AddClientCommentArgs,
@@ -865,9 +864,9 @@ OPERATIONS = (
     ),
     Operation(
         name="list_client_visits",
+        core=False,
         title="List a client's visits",
-        description="A client's visit history (past appointments, legacy: records, and product sales), newest "
-        "first, by status, payment status or dates; pages by cursor.",
+        description="A client's visit history (legacy: records) and product sales, newest first; pages by cursor.",
         method="POST",
         path="/company/{location_id}/clients/visits/search",
         input_model=ListClientVisitsArgs,

@@ -185,7 +185,7 @@ class ListLocationsArgs(Args):
     my: bool = Field(default=True, description="true: only the locations this user may manage.")
     active: bool = Field(default=False, description="true: only locations with an active licence.")
     page: Page
-    count: int = Field(default=50, ge=1, le=200, description="Items per page (1-200).")
+    count: int = Field(default=50, ge=1, le=200, description="Per page.")
     detail: Detail
 
 
@@ -250,8 +250,7 @@ OPERATIONS = (
     Operation(
         name="whoami",
         title="Who am I",
-        description="Say which Altegio user this server acts for and which locations (legacy: companies, "
-        "salons) it can manage, with timezone, UTC offset and currency. Never shows a token.",
+        description="Which Altegio user this server acts for and its locations (legacy: companies), with timezone and currency. No tokens.",
         method="GET",
         path="/companies?my=1",
         input_model=NoArgs,
@@ -263,9 +262,9 @@ OPERATIONS = (
     ),
     Operation(
         name="list_locations",
+        core=False,
         title="List locations",
-        description="List locations (legacy: companies, salons), by default those this user manages: id, "
-        "address, timezone, UTC offset, currency, phone.",
+        description="List locations (legacy: companies, salons) this user manages: address, timezone, offset, currency.",
         method="GET",
         path="/companies",
         input_model=ListLocationsArgs,
@@ -277,9 +276,9 @@ OPERATIONS = (
     ),
     Operation(
         name="get_location",
+        core=False,
         title="Get a location",
-        description="Get one location (legacy: company, salon) with its timezone and UTC offset now. "
-        "Currency: list_locations; opening hours are not in the API.",
+        description="Get one location (legacy: company, salon) with timezone and current UTC offset.",
         method="GET",
         path="/company/{location_id}",
         input_model=GetLocationArgs,

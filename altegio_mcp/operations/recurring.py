@@ -44,7 +44,7 @@ DATES_LISTED = 20
 ScheduleId = Annotated[int, Field(ge=1, description="Schedule id; find_schedule shows it.")]
 ClientScheduleId = Annotated[
     int,
-    Field(ge=1, description="Recurring series id (client_schedule_id) from create_recurring_appointments."),
+    Field(ge=1, description="Client series id, from create_recurring_appointments."),
 ]
 DayIds = Annotated[
     list[Annotated[int, Field(ge=1)]],
@@ -342,7 +342,7 @@ def _dates(starts: list[datetime]) -> str:
 class FindScheduleArgs(Args):
     location_id: LocationId
     entity_type: Literal["activity", "record"] = Field(
-        default="activity", description="activity: a group event; record: an appointment in one."
+        default="activity", description="activity (group event) or record (appointment)."
     )
     entity_id: int = Field(ge=1, description="The group event or appointment id.")
 
@@ -444,9 +444,7 @@ class UpdateRecurringArgs(Args):
     location_id: LocationId
     schedule_id: ScheduleId
     client_schedule_id: ClientScheduleId
-    schedule_day_ids: DayIds = Field(
-        description="The full new set of schedule day ids (1-7); others are detached."
-    )
+    schedule_day_ids: DayIds = Field(description="The full new set of day ids (1-7); others detach.")
 
 
 def _detaches(ctx: OpContext, a: UpdateRecurringArgs) -> bool:
@@ -564,8 +562,7 @@ OPERATIONS = (
     Operation(
         name="find_schedule",
         title="Find a recurring schedule",
-        description="Find the schedule a group event (activity) or appointment (record) belongs to, with its "
-        "days (weekday, time, team member/staff) for recurring appointments. Location = company.",
+        description="Find the schedule of a group event (activity) or appointment (record), with its day ids for recurring series.",
         method="GET",
         path="/company/{location_id}/schedules/search/{entity_type}/{entity_id}",
         input_model=FindScheduleArgs,
@@ -577,9 +574,9 @@ OPERATIONS = (
     ),
     Operation(
         name="list_schedule_events",
+        core=False,
         title="List a schedule day's occurrences",
-        description="List the occurrences of one schedule day: date, status and the appointment (record) or "
-        "group event (activity) made for each.",
+        description="List one schedule day's occurrences: date, status, appointment (record) or event (activity).",
         method="GET",
         path="/company/{location_id}/schedules/{schedule_id}/days/{day_id}/events",
         input_model=ListScheduleEventsArgs,
@@ -592,8 +589,7 @@ OPERATIONS = (
     Operation(
         name="create_recurring_appointments",
         title="Create recurring appointments",
-        description="Book a client into every future occurrence of chosen schedule days (a client series, "
-        "legacy: client_schedules). find_schedule gives the schedule and day ids.",
+        description="Book a client into every future occurrence of schedule days (client series, legacy: client_schedules).",
         method="POST",
         path="/company/{location_id}/schedules/{schedule_id}/client_schedules",
         input_model=CreateRecurringArgs,
@@ -606,8 +602,7 @@ OPERATIONS = (
     Operation(
         name="update_recurring_appointments",
         title="Change recurring appointments",
-        description="Set the days of a client's recurring series (client_schedules): new days are booked, "
-        "dropped days lose their future appointments (asks the person first).",
+        description="Set a client series' days (client_schedules): dropped days lose their future appointments; confirmed first.",
         method="PATCH",
         path="/company/{location_id}/schedules/{schedule_id}/client_schedules/{client_schedule_id}",
         input_model=UpdateRecurringArgs,
@@ -623,8 +618,7 @@ OPERATIONS = (
     Operation(
         name="delete_recurring_appointments",
         title="Delete recurring appointments",
-        description="Delete a client's recurring series (client_schedules) and all its future appointments "
-        "(records). Irreversible; asks the person first.",
+        description="Delete a client series (client_schedules) and all its future appointments. Irreversible; confirmed first.",
         method="DELETE",
         path="/company/{location_id}/schedules/{schedule_id}/client_schedules/{client_schedule_id}",
         input_model=DeleteRecurringArgs,

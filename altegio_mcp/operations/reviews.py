@@ -125,7 +125,7 @@ class ListCommentsArgs(Args):
     team_member_id: OptionalTeamMemberId
     rating: int | None = Field(default=None, ge=1, le=5, description="Only this rating (1-5).")
     page: Page
-    count: int = Field(default=25, ge=1, le=100, description="Items per page (1-100).")
+    count: int = Field(default=25, ge=1, le=100, description="Per page.")
     detail: Detail
 
 
@@ -219,8 +219,7 @@ OPERATIONS = (
     Operation(
         name="list_comments",
         title="List reviews",
-        description="List reviews (legacy: comments) of a location (company/salon) and its team members "
-        "(staff/masters), by date range, team member or rating.",
+        description="List reviews (legacy: comments) of a location (company) and its team members (staff), by date, team member or rating.",
         method="GET",
         path="/comments/{location_id}",
         input_model=ListCommentsArgs,
@@ -232,9 +231,9 @@ OPERATIONS = (
     ),
     Operation(
         name="create_comment",
+        core=False,
         title="Post a review",
-        description="Post a review (legacy: comment) of a team member (staff/master) at a location "
-        "(company), rating 1-5, shown publicly under author_name.",
+        description="Post a public review (legacy: comment) of a team member (staff), rating 1-5, under author_name.",
         method="POST",
         path="/comments/{location_id}/{team_member_id}",
         input_model=CreateCommentArgs,

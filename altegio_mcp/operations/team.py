@@ -184,8 +184,7 @@ OPERATIONS = (
     Operation(
         name="list_team_members",
         title="List team members",
-        description="List a location's team members (legacy: staff, masters) with specialization, position "
-        "and online bookability; fired/removed/hidden ones only on request.",
+        description="List a location's team members (legacy: staff, masters): specialization, position, bookable.",
         method="GET",
         path="/staff/{location_id}",
         input_model=ListTeamMembersArgs,
@@ -197,9 +196,9 @@ OPERATIONS = (
     ),
     Operation(
         name="get_team_member",
+        core=False,
         title="Get a team member",
-        description="Get one team member (legacy: staff, master): specialization, position, fired/removed/"
-        "hidden status.",
+        description="Get one team member (legacy: staff, master): specialization, position, status.",
         method="GET",
         path="/company/{location_id}/staff/{team_member_id}",
         input_model=GetTeamMemberArgs,

@@ -417,13 +417,13 @@ async def get_visit_details(ctx: OpContext, a: GetVisitDetailsArgs) -> VisitDeta
 
 
 class NewPayment(Args):
-    account_id: int = Field(ge=1, description="Account (cash desk) id; get_visit_details shows ids.")
+    account_id: int = Field(ge=1, description="Cash desk (account) id; see get_visit_details.")
     amount: float = Field(gt=0, description="Amount in the location's currency.")
 
 
 class UpdateVisitArgs(Args):
     visit_id: VisitId
-    appointment_id: AppointmentId = Field(description="An appointment of this visit (legacy: record id).")
+    appointment_id: AppointmentId = Field(description="An appointment of the visit (legacy: record).")
     status: StatusName | None = Field(default=None, description="New status; omit to keep.")
     comment: str | None = Field(
         default=None, max_length=1000, description="New comment ('' clears); omit to keep."
@@ -432,7 +432,7 @@ class UpdateVisitArgs(Args):
         default=None, max_length=10, description="Payments to add (moves money)."
     )
     delete_payment_ids: list[Annotated[int, Field(ge=1)]] | None = Field(
-        default=None, max_length=20, description="Payment ids to delete (get_visit_details lists them)."
+        default=None, max_length=20, description="Payment ids to delete; see get_visit_details."
     )
     fast_payment: FastPayment | None = Field(default=None, description="Pay the whole remaining balance.")
 
@@ -572,8 +572,7 @@ OPERATIONS = (
     Operation(
         name="get_visit",
         title="Get a visit",
-        description="Get a visit: status, start, comment and its appointments (legacy: records) with client, "
-        "team member (staff) and services.",
+        description="Get a visit: status, start, comment and its appointments (legacy: records).",
         method="GET",
         path="/visits/{visit_id}",
         input_model=GetVisitArgs,
@@ -587,8 +586,7 @@ OPERATIONS = (
     Operation(
         name="get_visit_details",
         title="Get a visit's payments",
-        description="A visit's payments, amount paid vs due, and fiscal receipt (KKM) state, for one of its "
-        "appointments (legacy: record) at a location (company).",
+        description="A visit's payments, paid vs due, and fiscal receipt (KKM) state.",
         method="GET",
         path="/visit/details/{location_id}/{record_id}/{visit_id}",
         input_model=GetVisitDetailsArgs,
@@ -602,8 +600,7 @@ OPERATIONS = (
     Operation(
         name="update_visit",
         title="Record a visit's outcome",
-        description="Set a visit's status (arrived, no-show…) and comment, add or delete payments, or pay the "
-        "rest. Payments and no-shows need the person's confirmation. Legacy: record attendance.",
+        description="Record a visit's outcome (legacy: attendance): status, comment, payments. Payments and no-shows are confirmed first.",
         method="PUT",
         path="/visits/{visit_id}/{record_id}",
         input_model=UpdateVisitArgs,
@@ -618,8 +615,9 @@ OPERATIONS = (
     ),
     Operation(
         name="get_visit_receipt",
+        core=False,
         title="Get a visit's receipt PDF",
-        description="Get the receipt of a visit as a PDF (attached as an application/pdf resource).",
+        description="Get a visit's receipt as a PDF (an application/pdf resource).",
         method="GET",
         path="/attendance/receipt_print/{visit_id}",
         input_model=GetVisitReceiptArgs,

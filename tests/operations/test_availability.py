@@ -603,10 +603,13 @@ AVAILABILITY_TOOLS = {
 }
 
 
-async def test_availability_tools_are_default_read_only_tools() -> None:
+async def test_availability_tools_are_read_only_and_the_core_ones_default() -> None:
     async with mock_session(Upstream({}), toolsets=["default"]) as s:
+        default = {t.name for t in (await s.client.list_tools()).tools}
+    assert {"list_free_times", "list_bookable_dates", "get_team_schedule"} <= default
+    async with mock_session(Upstream({}), toolsets=["availability"]) as s:
         tools = {t.name: t for t in (await s.client.list_tools()).tools}
-    assert set(tools) >= AVAILABILITY_TOOLS
+    assert set(tools) == AVAILABILITY_TOOLS
     for name in AVAILABILITY_TOOLS:
         annotations = tools[name].annotations
         assert annotations is not None

@@ -288,8 +288,10 @@ async def test_create_comment_unreadable_answer_says_to_check() -> None:
 # --- declarations -------------------------------------------------------------------------------------
 
 
-async def test_review_tools_are_on_by_default_with_the_right_hints() -> None:
+async def test_review_tools_have_the_right_hints() -> None:
     async with mock_session(Upstream({}), toolsets=["default"]) as s:
+        assert "list_comments" in {t.name for t in (await s.client.list_tools()).tools}
+    async with mock_session(Upstream({}), toolsets=["reviews"]) as s:
         tools = {t.name: t for t in (await s.client.list_tools()).tools}
     listed, create = tools["list_comments"], tools["create_comment"]
     assert listed.annotations is not None
