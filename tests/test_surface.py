@@ -168,3 +168,21 @@ async def test_tool_list_is_reachable_through_a_client() -> None:
     async with mock_session(lambda _r: pytest.fail("no HTTP expected")) as s:
         assert isinstance(s.client, Client)
         assert len((await s.client.list_tools()).tools) == len(ALL_OPERATIONS)
+
+
+def test_server_manifest_matches_the_package() -> None:
+    import tomllib
+
+    from altegio_mcp import __version__
+
+    manifest = json.loads((ROOT / "server.json").read_text(encoding="utf-8"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert manifest["version"] == project["version"] == __version__
+    package = manifest["packages"][0]
+    assert package["identifier"] == project["name"]
+    assert package["version"] == project["version"]
+    assert f"mcp-name: {manifest['name']}" in (ROOT / "README.md").read_text(encoding="utf-8")
+    from altegio_mcp.settings import Settings
+
+    for variable in package["environmentVariables"]:
+        assert variable["name"].removeprefix("ALTEGIO_").lower() in Settings.model_fields
