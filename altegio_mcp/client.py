@@ -28,13 +28,14 @@ from altegio_mcp.errors import (
     ConfigurationError,
     ConnectionFailed,
     MalformedResponse,
+    NotDelivered,
     RequestTimedOut,
     Target,
     UnsuccessfulResponse,
     error_class_for,
 )
 from altegio_mcp.ratelimit import RateLimiter
-from altegio_mcp.retry import parse_retry_after, retry_delay, should_retry_status, should_retry_transport
+from altegio_mcp.retry import RETRYABLE_STATUSES, is_idempotent, parse_retry_after, retry_delay
 from altegio_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,7 @@ class AltegioClient:
         auth: AltegioAuth | None = ...,
         auth_mode: Literal["user", "partner"] = ...,
         target: Target | None = ...,
+        idempotent: bool | None = ...,
     ) -> ApiResult[T]: ...
 
     @overload
@@ -265,6 +267,7 @@ class AltegioClient:
         auth: AltegioAuth | None = ...,
         auth_mode: Literal["user", "partner"] = ...,
         target: Target | None = ...,
+        idempotent: bool | None = ...,
     ) -> ApiResult[JsonValue]: ...
 
     async def request(
@@ -278,15 +281,17 @@ class AltegioClient:
         auth: AltegioAuth | None = None,
         auth_mode: Literal["user", "partner"] = "user",
         target: Target | None = None,
+        idempotent: bool | None = None,
     ) -> ApiResult[Any]:
         """Send one API call and return its validated `data` with `meta`.
 
         `auth_mode="user"` demands a user token (fails fast, before any HTTP, when there is none);
         `"partner"` sends only the partner token (as `POST /auth` requires). `target` names what
-        the call is about so a 404 can say which id was wrong.
+        the call is about so a 404 can say which id was wrong. `idempotent=True` lets a read sent
+        as POST (a search) be retried like a GET; by default only GET/PUT/DELETE are.
         """
         response, body = await self._send(
-            method, path, params, json_body, auth, auth_mode, target, decode=True
+            method, path, params, json_body, auth, auth_mode, target, decode=True, idempotent=idempotent
         )
         if isinstance(body, dict) and "success" in body:
             if body.get("success") is False:
@@ -373,10 +378,12 @@ class AltegioClient:
         target: Target | None,
         *,
         decode: bool,
+        idempotent: bool | None = None,
     ) -> tuple[httpx.Response, JsonValue]:
         """Send with retries; with `decode`, a 2xx body that is not valid JSON counts as a transport
         failure (a cut-off answer), so an idempotent request is retried like a dropped connection."""
         method = method.upper()
+        retry_ok = is_idempotent(method) if idempotent is None else idempotent
         credentials = auth or self._auth
         if auth_mode == "partner":
             credentials = AltegioAuth(self.settings.partner_token, None)
@@ -398,11 +405,20 @@ class AltegioClient:
             started = time.perf_counter()
             try:
                 response = await self._http.send(request, auth=credentials)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                error: AltegioError = NotDelivered(
+                    f"Could not connect to Altegio ({type(exc).__name__})", method=method, path=path
+                )
+                if retry_ok and attempt < self.settings.max_retries:
+                    attempt = await self._wait_before_retry(attempt, None, error)
+                    continue
+                self._count(error)
+                raise error from exc
             except httpx.TimeoutException as exc:
-                error: AltegioError = RequestTimedOut(
+                error = RequestTimedOut(
                     f"Altegio did not answer within {self.settings.timeout:g} s", method=method, path=path
                 )
-                if should_retry_transport(method) and attempt < self.settings.max_retries:
+                if retry_ok and attempt < self.settings.max_retries:
                     attempt = await self._wait_before_retry(attempt, None, error)
                     continue
                 self._count(error)
@@ -411,7 +427,7 @@ class AltegioClient:
                 error = ConnectionFailed(
                     f"The connection to Altegio failed ({type(exc).__name__})", method=method, path=path
                 )
-                if should_retry_transport(method) and attempt < self.settings.max_retries:
+                if retry_ok and attempt < self.settings.max_retries:
                     attempt = await self._wait_before_retry(attempt, None, error)
                     continue
                 self._count(error)
@@ -429,7 +445,7 @@ class AltegioClient:
                 try:
                     return response, self._json_body(response, method, path)
                 except MalformedResponse as malformed:
-                    if should_retry_transport(method) and attempt < self.settings.max_retries:
+                    if retry_ok and attempt < self.settings.max_retries:
                         attempt = await self._wait_before_retry(attempt, None, malformed)
                         continue
                     self._count(malformed)
@@ -438,13 +454,21 @@ class AltegioClient:
             status_error = self._status_error(
                 response, method, path, retry_after, target, self._secrets(auth, json_body)
             )
-            if should_retry_status(method, response.status_code) and attempt < self.settings.max_retries:
+            if (
+                retry_ok
+                and response.status_code in RETRYABLE_STATUSES
+                and attempt < self.settings.max_retries
+            ):
                 delay = retry_delay(attempt, retry_after, self.settings.retry_max_wait, self._jitter)
                 if delay is not None:
                     attempt = await self._wait_before_retry(attempt, delay, status_error)
                     continue
             self._count(status_error)
             raise status_error
+
+    async def pause(self, seconds: float) -> None:
+        """Wait using the client's (injectable) sleep, e.g. to let a slow write settle upstream."""
+        await self._sleep(seconds)
 
     async def _wait_before_retry(self, attempt: int, delay: float | None, error: AltegioError) -> int:
         if delay is None:

@@ -3,7 +3,8 @@
 ```
 AltegioError                      anything that went wrong reaching or using the API
 ├── TransportError                the request never got a usable answer
-│   ├── ConnectionFailed          DNS, refused, reset, dropped before a response
+│   ├── ConnectionFailed          reset or dropped before a complete response
+│   │   └── NotDelivered          could not connect at all: the request never reached Altegio
 │   ├── RequestTimedOut           no answer within the timeout
 │   └── MalformedResponse         an answer that is not the JSON (or PDF) promised
 ├── APIStatusError                Altegio answered with an error
@@ -91,6 +92,10 @@ class TransportError(AltegioError):
 
 class ConnectionFailed(TransportError):
     """Could not connect, or the connection broke before an answer."""
+
+
+class NotDelivered(ConnectionFailed):
+    """The connection could not be made (refused, DNS, connect timeout): nothing reached Altegio."""
 
 
 class RequestTimedOut(TransportError):

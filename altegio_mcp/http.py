@@ -239,7 +239,10 @@ def serve_http(settings: Settings) -> int:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
-        limit_concurrency=256,
+        # No connection cap: with one, idle sockets that never send a request (uvicorn has no
+        # header timeout) would lock every caller out with 503s. Put a reverse proxy with
+        # timeouts in front for exposure beyond the local machine (README, Streamable HTTP).
+        limit_concurrency=None,
         timeout_keep_alive=15,
         server_header=False,
     )

@@ -153,12 +153,8 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
-        async with AltegioClient(settings, transport=upstream.transport) as client:
-            runtime.attach(client)
-            try:
-                yield runtime
-            finally:
-                runtime.detach()
+        async with runtime.connected(lambda: AltegioClient(settings, transport=upstream.transport)):
+            yield runtime
 
     instructions = (SANDBOX_NOTE if settings.sandbox else "") + INSTRUCTIONS
     server = MCPServer(

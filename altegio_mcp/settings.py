@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     retry_max_wait: float = Field(
         default=30.0, gt=0, description="Longest single wait between retries, in seconds."
     )
+    write_settle_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="After a create times out, wait this long before looking for it.",
+    )
     rate_per_second: float = Field(default=5.0, gt=0, description="Client-side limit, requests per second.")
     rate_per_minute: int = Field(default=200, gt=0, description="Client-side limit, requests per minute.")
 

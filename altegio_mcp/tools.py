@@ -15,10 +15,13 @@ import base64
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
 
+from jsonschema import Draft202012Validator
+from jsonschema import ValidationError as ValidationErrorJS
 from mcp.server.mcpserver import (
     AcceptedElicitation,
     CancelledElicitation,
@@ -40,7 +43,7 @@ from mcp.types import (
     TextContent,
     ToolAnnotations,
 )
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, create_model
 
 from altegio_mcp.audit import AuditLog
 from altegio_mcp.client import AltegioClient
@@ -57,6 +60,7 @@ from altegio_mcp.operations.base import (
 )
 from altegio_mcp.schema import compact_schema, outline_schema
 from altegio_mcp.settings import Settings
+from altegio_mcp.text import clean_json, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -115,14 +119,24 @@ class Runtime:
         self.current_caller = current_caller
         self._client: AltegioClient | None = None
         self._locations: LocationDirectory | None = None
+        self._users = 0
 
-    def attach(self, client: AltegioClient) -> None:
-        self._client = client
-        self._locations = LocationDirectory(client)
-
-    def detach(self) -> None:
-        self._client = None
-        self._locations = None
+    @asynccontextmanager
+    async def connected(self, open_client: Callable[[], AltegioClient]) -> AsyncGenerator[None]:
+        """Share one client between overlapping lifespans (several in-memory sessions of one server):
+        the first opens it, the last closes it."""
+        if self._users == 0:
+            client = open_client()
+            self._client = client
+            self._locations = LocationDirectory(client)
+        self._users += 1
+        try:
+            yield
+        finally:
+            self._users -= 1
+            if self._users == 0 and self._client is not None:
+                closing, self._client, self._locations = self._client, None, None
+                await closing.aclose()
 
     @property
     def client(self) -> AltegioClient:
@@ -204,7 +218,7 @@ def argument_model(op: AnyOperation) -> type[ArgModelBase]:
             Field(
                 default=None,
                 max_length=200,
-                description="Token from a confirmation request, once the person agreed.",
+                description="From a confirmation request, once the person agreed.",
             ),
         )
     model = create_model(f"{op.name}_arguments", __base__=(op.input_model, ArgModelBase), **extra)
@@ -214,15 +228,48 @@ def argument_model(op: AnyOperation) -> type[ArgModelBase]:
 # --- validation errors written for a model ------------------------------------------------------------
 
 
-def explain_validation(exc: ValidationError, schema: dict[str, Any]) -> str:
+# Where a model finds a valid value for each id argument; added to validation errors so the schema
+# descriptions can stay short.
+FINDERS = {
+    "location_id": "whoami",
+    "appointment_id": "list_appointments",
+    "team_member_id": "list_team_members",
+    "team_member_ids": "list_team_members",
+    "client_id": "search_clients",
+    "service_id": "list_services",
+    "service_ids": "list_services",
+    "visit_id": "get_appointment (its visit_id)",
+    "schedule_id": "find_schedule",
+    "schedule_day_ids": "find_schedule",
+    "day_id": "find_schedule",
+    "client_schedule_id": "create_recurring_appointments (it returns the series id)",
+    "category_id": "list_service_categories",
+}
+
+
+def finder_hint(field: str) -> str:
+    finder = FINDERS.get(field)
+    return f" Call {finder} to find a valid value." if finder else ""
+
+
+INVALID = "Invalid arguments, nothing was sent: "
+
+
+def explain_validation(
+    exc: ValidationError, schema: dict[str, Any], skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """One sentence per problem, naming the field (`skip`: fields already reported)."""
     props = cast(dict[str, Any], schema.get("properties", {}))
     lines: list[str] = []
     for error in exc.errors(include_url=False, include_context=False):
         loc = [str(part) for part in error["loc"]]
         field = loc[0] if loc else "arguments"
+        if field in skip:
+            continue
         where = ".".join(loc) or "arguments"
         if error["type"] == "extra_forbidden":
-            lines.append(f"`{field}` is not an argument of this tool; valid arguments: {', '.join(props)}.")
+            valid = f"valid arguments: {', '.join(props)}" if props else "this tool takes no arguments"
+            lines.append(f"`{field}` is not an argument of this tool; {valid}.")
             continue
         if error["type"] == "missing":
             message = "is required"
@@ -232,8 +279,8 @@ def explain_validation(exc: ValidationError, schema: dict[str, Any]) -> str:
                 shown = repr(error["input"])
                 message += f" (got {shown[:40] + '…' if len(shown) > 40 else shown})"
         hint = props.get(field, {}).get("description", "")
-        lines.append(f"`{where}` {message}." + (f" {hint}" if hint else ""))
-    return "Invalid arguments, nothing was sent: " + " ".join(lines)
+        lines.append(f"`{where}` {message}." + (f" {hint}" if hint else "") + finder_hint(field))
+    return lines
 
 
 def rename_legacy(arguments: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -245,19 +292,64 @@ def rename_legacy(arguments: dict[str, Any], schema: dict[str, Any]) -> dict[str
     return renamed
 
 
+JSON_TYPE_NAMES: dict[type, str] = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
+
+
+def type_errors(validator: Draft202012Validator, arguments: dict[str, Any]) -> dict[str, str]:
+    """Arguments whose JSON type differs from the published schema (`true` for an id, `"7"` for an
+    integer, a number for a date), by top-level field: refused as sent rather than coerced, so what
+    runs is what the schema promised. Ranges, formats and the rest are left to the argument model."""
+    problems: dict[str, str] = {}
+    errors: list[ValidationErrorJS] = list(validator.iter_errors(arguments))  # pyright: ignore[reportUnknownMemberType]
+    for error in errors:
+        if error.validator != "type":
+            continue
+        where = ".".join(str(part) for part in error.absolute_path) or "arguments"
+        expected: object = error.validator_value
+        wanted = (
+            " or ".join(map(str, cast(list[object], expected)))
+            if isinstance(expected, list)
+            else str(expected)
+        )
+        instance: object = error.instance
+        got = JSON_TYPE_NAMES.get(type(instance), type(instance).__name__)
+        shown = repr(instance)
+        field = str(error.absolute_path[0]) if error.absolute_path else ""
+        problems.setdefault(
+            field, f"`{where}` must be of type {wanted}, not {got} ({shown[:40]}).{finder_hint(field)}"
+        )
+    return problems
+
+
 class OperationTool(Tool):
     """A `Tool` built from an `Operation`; its `run` adds legacy names and model-readable validation."""
+
+    _types: Draft202012Validator | None = PrivateAttr(default=None)
+
+    def publish_input_schema(self, schema: dict[str, Any]) -> None:
+        self.parameters = schema
+        self._types = Draft202012Validator(schema)
 
     async def run(
         self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
     ) -> Any:
-        arguments = rename_legacy(arguments, self.parameters)
+        arguments = self.fn_metadata.pre_parse_json(rename_legacy(arguments, self.parameters))
+        problems = type_errors(self._types, arguments) if self._types is not None else {}
         try:
-            self.fn_metadata.arg_model.model_validate(self.fn_metadata.pre_parse_json(arguments))
+            self.fn_metadata.arg_model.model_validate(arguments)
         except ValidationError as exc:
-            raise ToolError(
-                f"Error executing tool {self.name}: {explain_validation(exc, self.parameters)}"
-            ) from exc
+            lines = [*problems.values(), *explain_validation(exc, self.parameters, frozenset(problems))]
+            raise ToolError(f"Error executing tool {self.name}: {INVALID}{' '.join(lines)}") from exc
+        if problems:
+            raise ToolError(f"Error executing tool {self.name}: {INVALID}{' '.join(problems.values())}")
         try:
             return await super().run(arguments, context, convert_result)
         except MCPError as exc:
@@ -297,10 +389,11 @@ class ToolFactory:
             annotations=annotations_for(op),
             structured_output=True,
         )
-        tool.fn_metadata.arg_model = args_model
-        tool.parameters = compact_schema(args_model)
-        tool.fn_metadata.output_schema = outline_schema(op.output_model)
-        return cast(OperationTool, tool)
+        built = cast(OperationTool, tool)
+        built.fn_metadata.arg_model = args_model
+        built.fn_metadata.output_schema = outline_schema(op.output_model)
+        built.publish_input_schema(compact_schema(args_model))
+        return built
 
     def _handler(self, op: AnyOperation, args_model: type[BaseModel]) -> Callable[..., Any]:
         runtime = self.runtime
@@ -465,7 +558,9 @@ async def invoke(
     out.notes = [*out.notes, *octx.notes]
     _audit(runtime, op, octx, args, arguments, "ok", confirmed)
     log.info("%s ok in %.1f ms", op.name, (time.perf_counter() - started) * 1000)
-    text = op.render(out)
+    # Every string leaving the server is cleaned once here, including raw `details` and text
+    # renderings, so hidden or reordering characters from public text never reach the model.
+    text = cast(str, clean_text(op.render(out)))
     if runtime.settings.sandbox:
         text = SANDBOX_BANNER + text
     content: list[ContentBlock] = [TextContent(type="text", text=text)]
@@ -483,7 +578,7 @@ async def invoke(
         )
     return CallToolResult(
         content=content,
-        structured_content=out.model_dump(mode="json", exclude_none=True),
+        structured_content=clean_json(out.model_dump(mode="json", exclude_none=True)),
         _meta={"altegio-mcp/sandbox": True} if runtime.settings.sandbox else None,
     )
 

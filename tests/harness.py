@@ -26,7 +26,12 @@ if TYPE_CHECKING:
     from altegio_mcp.sandbox import Sandbox
 
 TODAY = date(2026, 11, 27)
-FAST = {"rate_per_second": 10_000.0, "rate_per_minute": 1_000_000, "audit": False}
+FAST = {
+    "rate_per_second": 10_000.0,
+    "rate_per_minute": 1_000_000,
+    "audit": False,
+    "write_settle_seconds": 0.0,
+}
 
 
 def mock_settings(**overrides: Any) -> Settings:

@@ -9,11 +9,16 @@ from altegio_mcp.operations import (
     availability,
     calendar,
     catalog,
+    client_edits,
+    client_history,
     clients,
     locations,
+    online_catalog,
     recurring,
     reviews,
+    schedules,
     team,
+    team_schedule,
     visits,
 )
 from altegio_mcp.operations.base import Operation
@@ -21,14 +26,19 @@ from altegio_mcp.operations.base import Operation
 ALL_OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *appointments.OPERATIONS,
     *availability.OPERATIONS,
+    *online_catalog.OPERATIONS,
+    *team_schedule.OPERATIONS,
     *calendar.OPERATIONS,
     *reviews.OPERATIONS,
     *visits.OPERATIONS,
+    *schedules.OPERATIONS,
     *recurring.OPERATIONS,
     *locations.OPERATIONS,
     *catalog.OPERATIONS,
     *team.OPERATIONS,
     *clients.OPERATIONS,
+    *client_edits.OPERATIONS,
+    *client_history.OPERATIONS,
 )
 
 DEFAULT_TOOLSETS: tuple[str, ...] = (

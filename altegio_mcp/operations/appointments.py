@@ -1,19 +1,19 @@
-"""Appointments (legacy: records): list, get, create, update (read-merge-write), delete, partner list.
+"""Appointments (legacy: records): list, get, update (read-merge-write), delete, partner list, and
+the declarations of every tool in the `appointments` toolset.
 
-Creates never double-book by default and never book twice after a flaky network: each create
-carries an `api_id` (the caller's idempotency key, or one derived from the booking), and after a
-timeout or dropped connection the server looks for that `api_id` before trying again.
+The create path (idempotency key, recovery after a lost answer, nearest free times for a refused
+slot) lives in `booking.py`; it is declared here so the toolset's tools stay in one table. An
+update re-books the slot it moves to with the same helpers.
 """
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import Field, JsonValue, TypeAdapter
 
-from altegio_mcp.errors import InvalidArgument, Target, TransportError, ValidationFailed
+from altegio_mcp.errors import InvalidArgument, Target, ValidationFailed
 from altegio_mcp.operations.base import (
     AppointmentId,
     Args,
@@ -30,16 +30,28 @@ from altegio_mcp.operations.base import (
     PageMeta,
     Result,
     ServiceIds,
-    TeamMemberId,
     first_of,
+    next_page_hint,
     page_meta,
 )
-from altegio_mcp.operations.records import Appointment, WireAppointment, describe, to_appointment
-from altegio_mcp.operations.support import free_times, service_durations
+from altegio_mcp.operations.booking import (
+    CreateAppointmentArgs,
+    create_appointment,
+    explain_busy,
+    length_seconds,
+)
+from altegio_mcp.operations.records import (
+    APPOINTMENTS,
+    ONE_APPOINTMENT,
+    Appointment,
+    AppointmentResult,
+    WireAppointment,
+    describe,
+    to_appointment,
+)
+from altegio_mcp.operations.support import check_date_order, location_target
 from altegio_mcp.timeutil import iso
 
-APPOINTMENTS = TypeAdapter(list[WireAppointment])
-ONE_APPOINTMENT = TypeAdapter(WireAppointment)
 ANY = TypeAdapter(JsonValue)
 
 TOOLSET = "appointments"
@@ -57,10 +69,6 @@ class AppointmentList(Result):
     timezone: str | None = Field(default=None, description="IANA zone the times are in.")
     items: list[Appointment]
     meta: PageMeta
-
-
-class AppointmentResult(Result):
-    appointment: Appointment
 
 
 class UpdatedAppointment(Result):
@@ -83,9 +91,7 @@ def render_list(out: AppointmentList) -> str:
     lines = [f"{head}, page {meta.page}:"] + [describe(a) for a in out.items]
     if not out.items:
         lines = [f"No appointments match (page {meta.page})."]
-    if meta.next_page:
-        lines.append(f"More: call again with page={meta.next_page}.")
-    return "\n".join(lines + out.notes)
+    return "\n".join([*lines, *next_page_hint(meta), *out.notes])
 
 
 def render_one(out: AppointmentResult) -> str:
@@ -119,8 +125,7 @@ class ListAppointmentsArgs(Args):
 async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> AppointmentList:
     loc = ctx.location_id(a.location_id)
     tz = await ctx.zone(loc)
-    if a.start_date and a.end_date and a.end_date < a.start_date:
-        raise InvalidArgument("end_date", f"{a.end_date} is before start_date {a.start_date}")
+    check_date_order(a.start_date, a.end_date)
     params: dict[str, Any] = {
         "page": a.page,
         "count": a.count,
@@ -135,7 +140,7 @@ async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> Appointm
         f"/records/{loc}",
         APPOINTMENTS,
         params=params,
-        target=Target("location", str(loc), None, "list_locations"),
+        target=location_target(loc),
     )
     items = [to_appointment(w, tz, detail=a.detail) for w in res.data]
     return AppointmentList(
@@ -200,188 +205,6 @@ async def list_partner_appointments(ctx: OpContext, a: ListPartnerAppointmentsAr
     )
 
 
-# --- create ----------------------------------------------------------------------------------------
-
-
-class CreateAppointmentArgs(Args):
-    location_id: LocationId
-    team_member_id: TeamMemberId
-    service_ids: ServiceIds
-    datetime: IsoDateTime
-    client_id: int | None = Field(
-        default=None,
-        ge=1,
-        description="Existing client; or give client_name and client_phone.",
-    )
-    client_name: str | None = Field(
-        default=None, min_length=1, max_length=100, description="New client's name."
-    )
-    client_phone: str | None = Field(
-        default=None,
-        pattern=r"^\+?[0-9 ()-]{9,20}$",
-        description="New client's phone, 9-15 digits.",
-    )
-    client_email: str | None = Field(default=None, max_length=120, description="Client's email.")
-    duration_minutes: int | None = Field(
-        default=None, ge=5, le=1440, description="Default: the services' usual length."
-    )
-    comment: str | None = Field(default=None, max_length=1000, description="Note on the appointment.")
-    send_sms: bool = Field(default=False, description="SMS the client a confirmation.")
-    save_if_busy: bool = Field(default=False, description="Book even if busy or outside working hours.")
-    idempotency_key: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9._:-]+$",
-        description="Reuse on a retry: never booked twice (stored as api_id).",
-    )
-
-
-def derived_api_id(loc: int, a: CreateAppointmentArgs, start: datetime, caller: str) -> str:
-    """A stable key for one intended booking, so a retry after a lost answer finds the first one."""
-    basis = "|".join(
-        [
-            caller,
-            str(loc),
-            str(a.team_member_id),
-            ",".join(map(str, a.service_ids)),
-            iso(start),
-            str(a.client_id or ""),
-            a.client_phone or "",
-        ]
-    )
-    return "mcp-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
-
-
-async def client_body(ctx: OpContext, loc: int, a: CreateAppointmentArgs) -> dict[str, JsonValue]:
-    if a.client_id is not None:
-        res = await ctx.call(
-            "GET",
-            f"/client/{loc}/{a.client_id}",
-            dict[str, JsonValue],
-            target=Target("client", str(a.client_id), loc, "search_clients"),
-        )
-        data = res.data
-        body: dict[str, JsonValue] = {"phone": data.get("phone"), "name": data.get("name")}
-        if data.get("email") or a.client_email:
-            body["email"] = a.client_email or data.get("email")
-        return body
-    if not (a.client_name and a.client_phone):
-        raise InvalidArgument(
-            "client_id",
-            "give client_id (find it with search_clients) or both client_name and client_phone for a new client",
-        )
-    body = {"phone": a.client_phone, "name": a.client_name}
-    if a.client_email:
-        body["email"] = a.client_email
-    return body
-
-
-async def _length_seconds(
-    ctx: OpContext, loc: int, team_member_id: int, service_ids: list[int], minutes: int | None
-) -> int:
-    if minutes is not None:
-        return minutes * 60
-    durations = await service_durations(ctx, loc, team_member_id)
-    missing = [sid for sid in service_ids if sid not in durations]
-    if missing:
-        raise InvalidArgument(
-            "service_ids",
-            f"team member {team_member_id} does not provide service {missing[0]} at location {loc}: "
-            f"call list_services with team_member_id={team_member_id}",
-        )
-    return sum(durations[sid] for sid in service_ids)
-
-
-async def _explain_busy(
-    ctx: OpContext,
-    exc: ValidationFailed,
-    loc: int,
-    team_member_id: int,
-    start: datetime,
-    service_ids: list[int],
-) -> ValidationFailed:
-    """Add the team member's nearest free times to a refused booking, so the model can offer them."""
-    try:
-        times = await free_times(ctx, loc, team_member_id, start.date(), service_ids)
-    except Exception:  # the suggestion is a courtesy; the refusal stands on its own
-        return exc
-    wanted = iso(start)
-    if wanted in times:
-        return exc
-    nearby = sorted(times, key=lambda t: abs(datetime.fromisoformat(t) - start))[:5]
-    hint = (
-        f" Nearest free times for team member {team_member_id} on {start.date()}: {', '.join(sorted(nearby))}."
-        if nearby
-        else f" Team member {team_member_id} has no free time on {start.date()}: try list_bookable_dates."
-    )
-    return ValidationFailed(
-        exc.message,
-        method=exc.method,
-        path=exc.path,
-        status_code=exc.status_code,
-        api_message=(exc.api_message or "The slot is not available.") + hint,
-        api_errors=exc.api_errors,
-    )
-
-
-async def _find_by_api_id(
-    ctx: OpContext, loc: int, a_day: date, team_member_id: int, api_id: str
-) -> WireAppointment | None:
-    res = await ctx.call(
-        "GET",
-        f"/records/{loc}",
-        APPOINTMENTS,
-        params={
-            "staff_id": team_member_id,
-            "start_date": a_day.isoformat(),
-            "end_date": a_day.isoformat(),
-            "count": 100,
-        },
-    )
-    return next((w for w in res.data if w.api_id == api_id), None)
-
-
-async def create_appointment(ctx: OpContext, a: CreateAppointmentArgs) -> AppointmentResult:
-    loc = ctx.location_id(a.location_id)
-    tz = await ctx.zone(loc)
-    start = await ctx.local_time(loc, a.datetime)
-    client = await client_body(ctx, loc, a)
-    length = await _length_seconds(ctx, loc, a.team_member_id, a.service_ids, a.duration_minutes)
-    api_id = a.idempotency_key or derived_api_id(loc, a, start, ctx.caller.key_id)
-    body: dict[str, JsonValue] = {
-        "staff_id": a.team_member_id,
-        "services": [{"id": sid} for sid in a.service_ids],
-        "client": client,
-        "datetime": iso(start),
-        "seance_length": length,
-        "save_if_busy": a.save_if_busy,
-        "send_sms": a.send_sms,
-        "comment": a.comment or "",
-        "api_id": api_id,
-    }
-    for attempt in range(2):
-        try:
-            res = await ctx.call("POST", f"/records/{loc}", ANY, json_body=body)
-        except ValidationFailed as exc:
-            raise await _explain_busy(ctx, exc, loc, a.team_member_id, start, a.service_ids) from exc
-        except TransportError:
-            found = await _find_by_api_id(ctx, loc, start.astimezone(tz).date(), a.team_member_id, api_id)
-            if found is not None:
-                ctx.notes.append(
-                    "The connection failed after Altegio saved the booking; found it by api_id "
-                    f"{api_id}, so it was not booked twice."
-                )
-                return AppointmentResult(appointment=to_appointment(found, tz))
-            if attempt == 1:
-                raise
-            ctx.notes.append("The first attempt failed before Altegio saved anything; it was sent once more.")
-            continue
-        wire = ONE_APPOINTMENT.validate_python(first_of(res.data))
-        return AppointmentResult(appointment=to_appointment(wire, tz))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 # --- update (read, merge, write the full record) ------------------------------------------------------
 
 
@@ -393,7 +216,7 @@ class UpdateAppointmentArgs(Args):
     service_ids: ServiceIds | None = Field(default=None, description="New full list of service ids.")
     duration_minutes: int | None = Field(default=None, ge=5, le=1440, description="New length in minutes.")
     comment: str | None = Field(default=None, max_length=1000, description="New comment ('' clears it).")
-    save_if_busy: bool = Field(default=False, description="true: save even over another appointment.")
+    save_if_busy: bool = Field(default=False, description="Save even if busy.")
 
 
 def _service_lines(wire: WireAppointment, service_ids: list[int] | None) -> list[JsonValue]:
@@ -438,7 +261,7 @@ async def update_appointment(ctx: OpContext, a: UpdateAppointmentArgs) -> Update
     if a.duration_minutes is not None:
         length = a.duration_minutes * 60
     elif a.service_ids is not None and set(a.service_ids) != {s.id for s in wire.services}:
-        length = await _length_seconds(ctx, loc, staff_id, a.service_ids, None)
+        length = await length_seconds(ctx, loc, staff_id, a.service_ids, None)
     body: dict[str, JsonValue] = {
         "staff_id": staff_id,
         "services": _service_lines(wire, a.service_ids),
@@ -469,7 +292,7 @@ async def update_appointment(ctx: OpContext, a: UpdateAppointmentArgs) -> Update
             target=_appointment_target(loc, a.appointment_id),
         )
     except ValidationFailed as exc:
-        raise await _explain_busy(ctx, exc, loc, staff_id, start, service_ids) from exc
+        raise await explain_busy(ctx, exc, loc, staff_id, start, service_ids) from exc
     updated = ONE_APPOINTMENT.validate_python(first_of(res.data))
     return UpdatedAppointment(appointment=to_appointment(updated, tz), changed=sorted(changes))
 

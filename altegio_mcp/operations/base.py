@@ -52,15 +52,11 @@ LocationId = Annotated[
     Field(
         default=None,
         ge=1,
-        description="Location (legacy: company) id; default: the server's.",
+        description="Location (legacy: company) id; default: server's.",
     ),
 ]
-AppointmentId = Annotated[
-    int, Field(ge=1, description="Appointment (legacy: record) id; see list_appointments.")
-]
-TeamMemberId = Annotated[
-    int, Field(ge=1, description="Team member (legacy: staff) id; see list_team_members.")
-]
+AppointmentId = Annotated[int, Field(ge=1, description="Appointment (legacy: record) id.")]
+TeamMemberId = Annotated[int, Field(ge=1, description="Team member (legacy: staff) id.")]
 OptionalTeamMemberId = Annotated[
     int | None,
     Field(default=None, ge=1, description="Only this team member (legacy: staff) id."),
@@ -73,6 +69,11 @@ ServiceIds = Annotated[
     Field(min_length=1, max_length=20, description="Service ids; see list_services."),
 ]
 VisitId = Annotated[int, Field(ge=1, description="Visit id (an appointment's visit_id).")]
+Ids = list[Annotated[int, Field(ge=1)]]
+OptionalServiceIds = Annotated[
+    Ids | None,
+    Field(default=None, min_length=1, max_length=20, description="Service ids; see list_services."),
+]
 # Booking dates make no sense outside these years, and dates near year 1 or 9999 overflow the
 # datetime arithmetic of zones and day windows, so they are refused with the schema's own error.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -86,18 +87,21 @@ def calendar_year(value: AnyDay) -> AnyDay:
     return value
 
 
-IsoDate = Annotated[
-    date, AfterValidator(calendar_year), Field(description="Date YYYY-MM-DD in the location's calendar.")
-]
+IsoDate = Annotated[date, AfterValidator(calendar_year), Field(description="Local date, YYYY-MM-DD.")]
 OptionalDate = Annotated[
     date | None,
     AfterValidator(calendar_year),
-    Field(default=None, description="Date YYYY-MM-DD in the location's calendar."),
+    Field(default=None, description="Local date, YYYY-MM-DD."),
 ]
 IsoDateTime = Annotated[
     datetime,
     AfterValidator(calendar_year),
     Field(description="Start, ISO 8601; no offset = the location's local time."),
+]
+OptionalDateTime = Annotated[
+    datetime | None,
+    AfterValidator(calendar_year),
+    Field(default=None, description="Start, ISO 8601; no offset = the location's local time."),
 ]
 Page = Annotated[int, Field(default=1, ge=1, le=9999, description="Page, from 1.")]
 Detail = Annotated[
@@ -127,6 +131,39 @@ class Wire(BaseModel):
     """Base of the models that read Altegio's answers: unknown fields kept, shapes tolerated."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
+
+
+class WireTitled(Wire):
+    """A nested `{id, title}` reference: a position, category, tag, cash desk or payment item."""
+
+    id: int | None = None
+    title: str | None = None
+
+
+class WireNamed(Wire):
+    """A nested `{id, name}` reference: a team member or a user."""
+
+    id: int | None = None
+    name: str | None = None
+
+
+def empty_is_none(value: object) -> object:
+    """`[]`, `{}` and `null` all mean "none" in Altegio's answers."""
+    return value if value else None
+
+
+def number_as_text(value: object) -> object:
+    """Phones, cards and ids such as `api_id` arrive as numbers in some answers; keep them as text."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+LooseText = Annotated[str | None, BeforeValidator(number_as_text)]
+
+
+def wire_fields(wire: BaseModel) -> dict[str, JsonValue]:
+    """Every field Altegio returned, nulls left out: what `detail=true` adds to a result."""
+    dumped: dict[str, Any] = wire.model_dump(mode="json", exclude_none=True)
+    return dumped
 
 
 class Out(BaseModel):
@@ -175,6 +212,11 @@ def page_meta(meta: Mapping[str, JsonValue], page: int, per_page: int, count: in
     total = int(raw_total) if isinstance(raw_total, int | float | str) and str(raw_total).isdigit() else None
     more = page * per_page < total if total is not None else count >= per_page
     return PageMeta(page=page, count=count, total=total, next_page=page + 1 if more else None)
+
+
+def next_page_hint(meta: PageMeta) -> list[str]:
+    """The line a paged result ends with when there is more; none on the last page."""
+    return [f"More: call again with page={meta.next_page}."] if meta.next_page else []
 
 
 def as_list(value: object) -> list[Any]:
@@ -352,8 +394,9 @@ class OpContext:
         json_body: JsonValue | None = None,
         partner_only: bool = False,
         target: Target | None = None,
+        idempotent: bool | None = None,
     ) -> ApiResult[T]:
-        if method != "GET":
+        if method != "GET" and not idempotent:
             self.writes_sent += 1
         return await self.client.request(
             method,
@@ -364,6 +407,7 @@ class OpContext:
             auth=self.caller.auth,
             auth_mode="partner" if partner_only else "user",
             target=target,
+            idempotent=idempotent,
         )
 
 

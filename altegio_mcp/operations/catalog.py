@@ -9,15 +9,14 @@ own parameter notes call that id optional).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pydantic import Field, JsonValue, TypeAdapter, field_validator
 
-from pydantic import BeforeValidator, Field, JsonValue, TypeAdapter, field_validator
-
-from altegio_mcp.errors import NotFound, Target
+from altegio_mcp.errors import Target
 from altegio_mcp.operations.base import (
     Args,
     Detail,
     LocationId,
+    LooseText,
     OpContext,
     Operation,
     OptionalTeamMemberId,
@@ -26,18 +25,12 @@ from altegio_mcp.operations.base import (
     ServiceId,
     Wire,
     as_list,
+    wire_fields,
 )
+from altegio_mcp.operations.support import location_target, pick_by_id, whole_minutes
 from altegio_mcp.text import one_line
 
 TOOLSET = "catalog"
-
-
-def _text(value: object) -> object:
-    """Ids such as `api_id` come as numbers or strings; keep them as text."""
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
-LooseText = Annotated[str | None, BeforeValidator(_text)]
 
 
 class WireServiceStaff(Wire):
@@ -84,10 +77,6 @@ CATEGORIES = TypeAdapter(list[WireCategory])
 ANY = TypeAdapter(JsonValue)
 
 
-def _location_target(loc: int) -> Target:
-    return Target("location", str(loc), None, "list_locations")
-
-
 # --- outputs ---------------------------------------------------------------------------------------
 
 
@@ -110,15 +99,6 @@ class Service(Out):
     details: dict[str, JsonValue] | None = None
 
 
-def _minutes(seconds: int | None) -> int | None:
-    return seconds // 60 if seconds else None
-
-
-def _details(wire: Wire) -> dict[str, JsonValue]:
-    dumped: dict[str, Any] = wire.model_dump(mode="json", exclude_none=True)
-    return dumped
-
-
 def to_service(wire: WireCatalogService, *, lengths: bool = False, detail: bool = False) -> Service:
     return Service(
         id=wire.id,
@@ -126,15 +106,17 @@ def to_service(wire: WireCatalogService, *, lengths: bool = False, detail: bool 
         category_id=wire.category_id,
         price_min=wire.price_min,
         price_max=wire.price_max,
-        duration_minutes=_minutes(wire.seance_length or wire.duration),
+        duration_minutes=whole_minutes(wire.seance_length or wire.duration),
         bookable_online=bool(wire.active) if wire.active is not None else None,
         team_members=[
-            ServiceLength(team_member_id=s.id, duration_minutes=_minutes(s.seance_length or s.session_length))
+            ServiceLength(
+                team_member_id=s.id, duration_minutes=whole_minutes(s.seance_length or s.session_length)
+            )
             for s in wire.staff
         ]
         if lengths
         else None,
-        details=_details(wire) if detail else None,
+        details=wire_fields(wire) if detail else None,
     )
 
 
@@ -167,9 +149,7 @@ def describe(s: Service) -> str:
 class ListServicesArgs(Args):
     location_id: LocationId
     team_member_id: OptionalTeamMemberId
-    category_id: int | None = Field(
-        default=None, ge=1, description="Only this category; list_service_categories shows ids."
-    )
+    category_id: int | None = Field(default=None, ge=1, description="Only this category id.")
     detail: Detail
 
 
@@ -185,7 +165,7 @@ async def list_services(ctx: OpContext, a: ListServicesArgs) -> ServiceList:
         f"/services/{loc}",
         SERVICES,
         params={"staff_id": a.team_member_id, "category_id": a.category_id},
-        target=_location_target(loc),
+        target=location_target(loc),
     )
     return ServiceList(location_id=loc, items=[to_service(w, detail=a.detail) for w in res.data])
 
@@ -215,10 +195,7 @@ async def get_service(ctx: OpContext, a: GetServiceArgs) -> ServiceResult:
     path = f"/company/{loc}/services/{a.service_id}"
     target = Target("service", str(a.service_id), loc, "list_services")
     res = await ctx.call("GET", path, ANY, target=target)
-    items = [ONE_SERVICE.validate_python(item) for item in as_list(res.data)]
-    wire = next((w for w in items if w.id == a.service_id), items[0] if len(items) == 1 else None)
-    if wire is None:
-        raise NotFound("service not in the answer", method="GET", path=path, target=target)
+    wire = pick_by_id(ONE_SERVICE, res.data, a.service_id, what="service", path=path, target=target)
     return ServiceResult(service=to_service(wire, lengths=True, detail=a.detail))
 
 
@@ -258,7 +235,7 @@ class CategoryList(Result):
 async def list_service_categories(ctx: OpContext, a: ListCategoriesArgs) -> CategoryList:
     loc = ctx.location_id(a.location_id)
     path = f"/company/{loc}/service_categories"
-    target = _location_target(loc)
+    target = location_target(loc)
     if a.category_id is not None:
         path += f"/{a.category_id}"
         target = Target("service category", str(a.category_id), loc, "list_service_categories")

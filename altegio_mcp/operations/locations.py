@@ -27,8 +27,11 @@ from altegio_mcp.operations.base import (
     Result,
     Wire,
     first_of,
+    next_page_hint,
     page_meta,
+    wire_fields,
 )
+from altegio_mcp.operations.support import location_target
 from altegio_mcp.timeutil import TimeError, offset_text, zone
 
 TOOLSET = "account"
@@ -95,7 +98,7 @@ def to_location(wire: WireLocation, *, detail: bool = False) -> Location:
         timezone=wire.timezone_name or None,
         utc_offset=current_offset(wire.timezone_name, wire.timezone),
         currency=wire.currency_short_title or None,
-        details=wire.model_dump(mode="json", exclude_none=True) if detail else None,
+        details=wire_fields(wire) if detail else None,
     )
 
 
@@ -210,9 +213,7 @@ def render_list(out: LocationList) -> str:
         lines = [f"No locations (page {meta.page})."]
     else:
         lines = [f"{meta.count} locations, page {meta.page}:"] + [describe(loc) for loc in out.items]
-    if meta.next_page:
-        lines.append(f"More: call again with page={meta.next_page}.")
-    return "\n".join(lines + out.notes)
+    return "\n".join([*lines, *next_page_hint(meta), *out.notes])
 
 
 class GetLocationArgs(Args):
@@ -231,7 +232,7 @@ async def get_location(ctx: OpContext, a: GetLocationArgs) -> LocationResult:
         f"/company/{loc}",
         ANY,
         partner_only=True,
-        target=Target("location", str(loc), None, "list_locations"),
+        target=location_target(loc),
     )
     wire = ONE_LOCATION.validate_python(first_of(res.data))
     remember(ctx, wire)

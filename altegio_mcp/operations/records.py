@@ -3,29 +3,25 @@
 Altegio's appointment ("record") object has some sixty fields and varies between endpoints: `staff`
 or `client` may be `[]` or `null`, durations come as `seance_length` or `length`, attendance as
 `attendance` or `visit_attendance`. `WireAppointment` accepts all of that; `Appointment` is the
-compact, offset-carrying shape every appointment tool returns.
+compact, offset-carrying shape every appointment tool returns, and `AppointmentResult` the result
+of the tools that return one appointment.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, JsonValue, field_validator
+from pydantic import Field, JsonValue, TypeAdapter, field_validator
 
-from altegio_mcp.operations.base import Out, UserText, Wire
+from altegio_mcp.operations.base import Out, Result, UserText, Wire, empty_is_none, wire_fields
 from altegio_mcp.text import one_line
 from altegio_mcp.timeutil import end_of, iso, parse_api_datetime, span
 
 AttendanceName = Literal["no-show", "waiting", "arrived", "confirmed", "unknown"]
 ATTENDANCE_NAMES: dict[int, AttendanceName] = {-1: "no-show", 0: "waiting", 1: "arrived", 2: "confirmed"}
 ATTENDANCE_CODES: dict[str, int] = {name: code for code, name in ATTENDANCE_NAMES.items()}
-
-
-def _object_or_none(value: object) -> object:
-    """`[]`, `{}` and `null` all mean "none" in Altegio's answers."""
-    return value if value else None
 
 
 class WirePerson(Wire):
@@ -72,7 +68,7 @@ class WireAppointment(Wire):
     @field_validator("staff", "client", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
-        return _object_or_none(value)
+        return empty_is_none(value)
 
     @field_validator("services", mode="before")
     @classmethod
@@ -89,6 +85,10 @@ class WireAppointment(Wire):
 
     def start(self, tz: ZoneInfo) -> datetime | None:
         return parse_api_datetime(self.datetime, tz) or parse_api_datetime(self.date, tz)
+
+
+APPOINTMENTS = TypeAdapter(list[WireAppointment])
+ONE_APPOINTMENT = TypeAdapter(WireAppointment)
 
 
 class PersonRef(Out):
@@ -129,6 +129,10 @@ class Appointment(Out):
     )
 
 
+class AppointmentResult(Result):
+    appointment: Appointment
+
+
 def _client_name(person: WirePerson) -> str | None:
     if person.display_name:
         return person.display_name
@@ -158,13 +162,8 @@ def to_appointment(wire: WireAppointment, tz: ZoneInfo, *, detail: bool = False)
         comment=wire.comment or None,
         api_id=wire.api_id or None,
         deleted=wire.deleted or None,
-        details=_details(wire) if detail else None,
+        details=wire_fields(wire) if detail else None,
     )
-
-
-def _details(wire: WireAppointment) -> dict[str, JsonValue]:
-    dumped: dict[str, Any] = wire.model_dump(mode="json", exclude_none=True)
-    return dumped
 
 
 def describe(appt: Appointment) -> str:

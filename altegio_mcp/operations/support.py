@@ -1,22 +1,39 @@
-"""What several operations share: service lengths, free start times, and reading Altegio's dates,
-clock times and intervals.
+"""What several operations share: service lengths, free start times, reading Altegio's dates,
+clock times and intervals, picking one item out of an answer, and posting a create at most once.
 
 `bookable_slots` reads the online-booking `book_times` endpoint once and normalises every slot to an
 aware, location-local start, so `list_free_times` shows exactly the datetimes `create_appointment`
 sends, and a refused booking can compare its own start with them.
+
+`post_never_twice` is the one place a create is retried: after a timeout or a dropped connection it
+first asks the caller's search whether the lost attempt was saved, and sends the POST again only
+when it was not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import JsonValue, TypeAdapter
 
-from altegio_mcp.errors import Target
+from altegio_mcp.errors import (
+    APIStatusError,
+    InvalidArgument,
+    NotDelivered,
+    NotFound,
+    RequestTimedOut,
+    Target,
+    TransportError,
+)
 from altegio_mcp.operations.base import IsoDate, OpContext, OptionalDate, Wire, as_list
 from altegio_mcp.timeutil import TimeError, iso, localize, offset_text, parse_api_datetime
+
+T = TypeVar("T")
+ANY = TypeAdapter(JsonValue)
 
 
 class WireService(Wire):
@@ -123,6 +140,25 @@ CalendarDate = IsoDate
 OptionalCalendarDate = OptionalDate
 
 
+def check_date_order(
+    start: date | None, end: date | None, *, start_field: str = "start_date", end_field: str = "end_date"
+) -> None:
+    """Refuse a date range that ends before it starts (either end may be open)."""
+    if start and end and end < start:
+        raise InvalidArgument(end_field, f"{end} is before {start_field} {start}")
+
+
+def local_iso(raw: str | None, tz: ZoneInfo) -> str | None:
+    """An Altegio datetime as ISO 8601 in the location's zone, with its offset (naive = local)."""
+    when = parse_api_datetime(raw, tz)
+    return iso(when.astimezone(tz)) if when else None
+
+
+def whole_minutes(seconds: int | None) -> int | None:
+    """Altegio's lengths come in seconds; tools show minutes (none for 0 or null)."""
+    return seconds // 60 if seconds else None
+
+
 def location_target(location_id: int) -> Target:
     return Target("location", str(location_id), None, "list_locations")
 
@@ -194,24 +230,118 @@ def free_spans(working: list[tuple[int, int]], busy: list[tuple[int, int]]) -> l
     return free
 
 
+# --- answers and creates ---------------------------------------------------------------------------
+
+
+class HasId(Protocol):
+    id: int
+
+
+W = TypeVar("W", bound=HasId)
+
+
+def pick_by_id(
+    adapter: TypeAdapter[W], data: JsonValue, wanted: int, *, what: str, path: str, target: Target
+) -> W:
+    """The item with the asked id from an answer documented as an object but sent as an array."""
+    items = [adapter.validate_python(item) for item in as_list(data)]
+    found = next((w for w in items if w.id == wanted), items[0] if len(items) == 1 else None)
+    if found is None:
+        raise NotFound(f"{what} not in the answer", method="GET", path=path, target=target)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Posted(Generic[T]):
+    """How a create ended: Altegio's answer to the POST, what a lost earlier attempt had saved, or
+    (with `precheck`) what an identical earlier call had already created."""
+
+    answer: JsonValue = None
+    found: T | None = None
+    existed: bool = False
+
+
+async def post_never_twice(
+    ctx: OpContext,
+    path: str,
+    body: JsonValue,
+    *,
+    refusal: Callable[[APIStatusError], Awaitable[Exception | None]],
+    find_saved: Callable[[], Awaitable[T | None]],
+    precheck: bool = False,
+) -> Posted[T]:
+    """POST a create so that it happens at most once, whatever the network does.
+
+    - `precheck`: look with `find_saved` first; a record with the same key means an identical call
+      already succeeded, and it is returned instead of creating another.
+    - The request never reached Altegio (could not connect): it is sent once more.
+    - The connection dropped or the answer was cut off: `find_saved` looks; only if nothing is
+      there is it sent once more.
+    - It timed out: Altegio may still be working on it, so it is never sent again; the server
+      waits `write_settle_seconds`, looks again, and otherwise says it is unknown whether it happened.
+
+    `refusal` may turn Altegio's refusal into a more helpful error (None keeps the original).
+    """
+    if precheck:
+        existing = await find_saved()
+        if existing is not None:
+            return Posted(found=existing, existed=True)
+    for attempt in range(2):
+        try:
+            res = await ctx.call("POST", path, ANY, json_body=body)
+        except APIStatusError as exc:
+            better = await refusal(exc)
+            if better is None:
+                raise
+            raise better from exc
+        except TransportError as exc:
+            found = None if isinstance(exc, NotDelivered) else await find_saved()
+            if found is None and isinstance(exc, RequestTimedOut):
+                settle = ctx.client.settings.write_settle_seconds
+                await ctx.client.pause(settle)
+                found = await find_saved()
+                if found is None:
+                    raise RequestTimedOut(
+                        f"{exc.message}, and after {settle:g} s more the new record has not "
+                        "appeared: it may still be saved. Do not create it another way: check in a "
+                        "minute, or repeat this exact call, which looks for it before sending",
+                        method=exc.method,
+                        path=exc.path,
+                    ) from exc
+            if found is not None:
+                return Posted(found=found)
+            if attempt == 1:
+                raise
+            ctx.notes.append("The first attempt failed before Altegio saved anything; it was sent once more.")
+            continue
+        return Posted(answer=res.data)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 __all__ = [
     "SERVICES",
     "SLOTS",
     "CalendarDate",
     "OptionalCalendarDate",
+    "Posted",
     "Slot",
     "WireService",
     "WireSlot",
     "api_dates",
     "as_list",
     "bookable_slots",
+    "check_date_order",
     "clock_minutes",
     "clock_text",
     "free_spans",
     "free_times",
+    "local_iso",
     "location_target",
     "member_target",
+    "pick_by_id",
+    "post_never_twice",
     "service_durations",
     "utc_offset",
+    "whole_minutes",
     "wire_list",
 ]

@@ -9,11 +9,11 @@ both are read.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, JsonValue, TypeAdapter, field_validator
 
-from altegio_mcp.errors import NotFound, Target
+from altegio_mcp.errors import Target
 from altegio_mcp.operations.base import (
     Args,
     Detail,
@@ -24,8 +24,11 @@ from altegio_mcp.operations.base import (
     Result,
     TeamMemberId,
     Wire,
-    as_list,
+    WireTitled,
+    empty_is_none,
+    wire_fields,
 )
+from altegio_mcp.operations.support import location_target, member_target, pick_by_id
 from altegio_mcp.text import one_line
 
 TOOLSET = "team"
@@ -41,16 +44,11 @@ def _flag(value: object) -> object:
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
-class WirePosition(Wire):
-    id: int | None = None
-    title: str | None = None
-
-
 class WireTeamMember(Wire):
     id: int
     name: str | None = None
     specialization: str | None = None
-    position: WirePosition | None = None
+    position: WireTitled | None = None
     bookable: bool | None = None
     fired: Flag = False
     status: Flag = False
@@ -59,7 +57,7 @@ class WireTeamMember(Wire):
     @field_validator("position", mode="before")
     @classmethod
     def _empty_position(cls, value: object) -> object:
-        return value or None  # `[]` and `null` both mean "no position"
+        return empty_is_none(value)
 
 
 TEAM = TypeAdapter(list[WireTeamMember])
@@ -80,7 +78,6 @@ class TeamMember(Out):
 
 
 def to_member(wire: WireTeamMember, *, detail: bool = False) -> TeamMember:
-    dumped: dict[str, Any] = wire.model_dump(mode="json", exclude_none=True) if detail else {}
     return TeamMember(
         id=wire.id,
         name=wire.name,
@@ -90,7 +87,7 @@ def to_member(wire: WireTeamMember, *, detail: bool = False) -> TeamMember:
         fired=wire.fired or None,
         removed=wire.status or None,
         hidden=wire.hidden or None,
-        details=dumped or None,
+        details=wire_fields(wire) if detail else None,
     )
 
 
@@ -114,9 +111,7 @@ def describe(m: TeamMember) -> str:
 
 class ListTeamMembersArgs(Args):
     location_id: LocationId
-    include_unavailable: bool = Field(
-        default=False, description="true: also fired, removed and hidden team members."
-    )
+    include_unavailable: bool = Field(default=False, description="Also fired, removed and hidden ones.")
     detail: Detail
 
 
@@ -127,9 +122,7 @@ class TeamMemberList(Result):
 
 async def list_team_members(ctx: OpContext, a: ListTeamMembersArgs) -> TeamMemberList:
     loc = ctx.location_id(a.location_id)
-    res = await ctx.call(
-        "GET", f"/staff/{loc}", TEAM, target=Target("location", str(loc), None, "list_locations")
-    )
+    res = await ctx.call("GET", f"/staff/{loc}", TEAM, target=location_target(loc))
     members = [to_member(w, detail=a.detail) for w in res.data]
     out = TeamMemberList(location_id=loc, items=members)
     if not a.include_unavailable:
@@ -165,12 +158,9 @@ class TeamMemberResult(Result):
 async def get_team_member(ctx: OpContext, a: GetTeamMemberArgs) -> TeamMemberResult:
     loc = ctx.location_id(a.location_id)
     path = f"/company/{loc}/staff/{a.team_member_id}"
-    target = Target("team member", str(a.team_member_id), loc, "list_team_members")
+    target = member_target(loc, a.team_member_id)
     res = await ctx.call("GET", path, ANY, target=target)
-    items = [ONE_MEMBER.validate_python(item) for item in as_list(res.data)]
-    wire = next((w for w in items if w.id == a.team_member_id), items[0] if len(items) == 1 else None)
-    if wire is None:
-        raise NotFound("team member not in the answer", method="GET", path=path, target=target)
+    wire = pick_by_id(ONE_MEMBER, res.data, a.team_member_id, what="team member", path=path, target=target)
     return TeamMemberResult(team_member=to_member(wire, detail=a.detail))
 
 

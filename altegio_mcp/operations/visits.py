@@ -1,20 +1,20 @@
 """Visits: read a visit and its payments, record its outcome (status, payments), fetch its receipt PDF.
 
-A visit groups one client's appointments (legacy: records) of a day. `update_visit` writes
-`PUT /visits/{visit_id}/{record_id}`, which requires `attendance` and `comment` every time, so it
-reads the visit first and resends the current values for what the caller left out. Payments,
-fast payment and a no-show move money or count against the client, so only those edits wait for
-the person's confirmation; a comment or a confirmed/arrived status goes straight through.
+A visit groups one client's appointments (legacy: records) of a day; its wire models, reads and
+conversions are in `visit_models.py`. `update_visit` writes `PUT /visits/{visit_id}/{record_id}`,
+which requires `attendance` and `comment` every time, so it reads the visit first and resends the
+current values for what the caller left out. Payments, fast payment and a no-show move money or
+count against the client, so only those edits wait for the person's confirmation; a comment or a
+confirmed/arrived status goes straight through.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, cast
-from zoneinfo import ZoneInfo
+from typing import Annotated, Literal
 
-from pydantic import Field, JsonValue, TypeAdapter, field_validator
+from pydantic import Field, JsonValue, TypeAdapter
 
-from altegio_mcp.errors import InvalidArgument, MalformedResponse, Target
+from altegio_mcp.errors import InvalidArgument, MalformedResponse
 from altegio_mcp.operations.base import (
     AppointmentId,
     Args,
@@ -24,24 +24,26 @@ from altegio_mcp.operations.base import (
     LocationId,
     OpContext,
     Operation,
-    Out,
     Result,
-    UserText,
     VisitId,
-    Wire,
-    as_list,
+    wire_fields,
 )
-from altegio_mcp.operations.records import (
-    ATTENDANCE_CODES,
-    ATTENDANCE_NAMES,
-    Appointment,
-    AttendanceName,
-    WireAppointment,
-    describe,
-    to_appointment,
+from altegio_mcp.operations.records import ATTENDANCE_CODES, WireAppointment, describe
+from altegio_mcp.operations.visit_models import (
+    Payment,
+    VisitInfo,
+    WireVisit,
+    fetch_details,
+    fetch_visit,
+    fiscal_words,
+    money,
+    to_payment,
+    to_visit,
+    totals,
+    visit_target,
 )
 from altegio_mcp.text import one_line
-from altegio_mcp.timeutil import iso, parse_api_datetime, span
+from altegio_mcp.timeutil import span
 
 TOOLSET = "visits"
 ANY = TypeAdapter(JsonValue)
@@ -60,137 +62,9 @@ FAST_PAYMENT_WORDS: dict[str, str] = {
     "cash_with_receipt": "in cash and print a fiscal receipt",
     "card_with_receipt": "by card and print a fiscal receipt",
 }
-# Statuses of POS (KKM) operations and their types, as the Get Visit Details page lists them.
-KKM_STATUS = {
-    0: "failed: no connection to the POS",
-    1: "printed",
-    2: "sent to the POS, not printed yet",
-    3: "failed: POS error",
-    4: "failed: POS status check",
-    5: "waiting for the POS to be ready",
-}
-KKM_TYPE = {0: "sales receipt", 1: "sale return receipt", 2: "correction", 12: "correction"}
-
-
-def _visit_target(visit_id: int) -> Target:
-    return Target("visit", str(visit_id), None, "get_appointment")
-
-
-def _object_or_none(value: object) -> object:
-    """`[]`, `{}` and `null` all mean "none" in Altegio's answers."""
-    return value if value else None
-
-
-def _numbers_as_text(record: object) -> object:
-    """The documented visit example sends `api_id` and the client's phone as numbers."""
-    if not isinstance(record, dict):
-        return record
-    data = dict(cast(dict[str, Any], record))
-    if isinstance(data.get("api_id"), int | float) and not isinstance(data.get("api_id"), bool):
-        data["api_id"] = str(data["api_id"])
-    client = data.get("client")
-    if isinstance(client, dict):
-        person = dict(cast(dict[str, Any], client))
-        for key in ("phone", "email", "name"):
-            if isinstance(person.get(key), int | float) and not isinstance(person.get(key), bool):
-                person[key] = str(person[key])
-        data["client"] = person
-    return data
-
-
-# --- wire models -----------------------------------------------------------------------------------
-
-
-class WireVisit(Wire):
-    attendance: int | None = None
-    datetime: str | None = None
-    comment: str | int | None = None  # documented as an integer (example: 0), text in practice
-    records: list[WireAppointment] = Field(default_factory=list[WireAppointment])
-
-    @field_validator("records", mode="before")
-    @classmethod
-    def _records(cls, value: object) -> object:
-        return [_numbers_as_text(item) for item in as_list(value)]
-
-
-class WireTitled(Wire):
-    id: int | None = None
-    title: str | None = None
-
-
-class WirePayment(Wire):
-    id: int
-    date: str | None = None
-    type_id: int | None = None
-    account_id: int | None = None
-    amount: float | None = None
-    record_id: int | None = None
-    expense: WireTitled | None = None
-    account: WireTitled | None = None
-
-    @field_validator("expense", "account", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        return _object_or_none(value)
-
-
-class WireKkmTransaction(Wire):
-    id: int | None = None
-    print_date: str | None = None
-    printed_count: int | None = None
-    sum: float | None = None
-    type: WireTitled | None = None
-    status: WireTitled | None = None
-
-    @field_validator("type", "status", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        return _object_or_none(value)
-
-
-class WireKkm(Wire):
-    last_operation_type: int | None = None
-    transactions: list[WireKkmTransaction] = Field(default_factory=list[WireKkmTransaction])
-
-
-class WireItem(Wire):
-    item_title: str | None = None
-    amount: float | None = None
-    cost: float | None = None
-    record_id: int | None = None
-
-
-class WireVisitDetails(Wire):
-    payment_transactions: list[WirePayment] = Field(default_factory=list[WirePayment])
-    kkm_transaction_details_container: WireKkm | None = None
-    items: list[WireItem] = Field(default_factory=list[WireItem])
-
-    @field_validator("payment_transactions", "items", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: object) -> object:
-        return value or []
-
-    @field_validator("kkm_transaction_details_container", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        return _object_or_none(value)
-
-
-VISIT = TypeAdapter(WireVisit)
-DETAILS = TypeAdapter(WireVisitDetails)
 
 
 # --- results ---------------------------------------------------------------------------------------
-
-
-class VisitInfo(Out):
-    id: int
-    location_id: int | None = None
-    status: AttendanceName = Field(description="waiting, confirmed, arrived (done) or no-show.")
-    start: str | None = Field(default=None, description="ISO 8601 with offset.")
-    comment: UserText = Field(default=None, description="Visit comment. User-provided text.")
-    appointments: list[Appointment]
-    details: dict[str, JsonValue] | None = Field(default=None, description="Raw fields (detail=true).")
 
 
 class VisitResult(Result):
@@ -200,16 +74,6 @@ class VisitResult(Result):
 class UpdatedVisit(Result):
     visit: VisitInfo
     changed: list[str] = Field(description="What this call changed.")
-
-
-class Payment(Out):
-    id: int
-    date: str | None = Field(default=None, description="ISO 8601 with offset.")
-    amount: float | None = None
-    account_id: int | None = None
-    account: str | None = Field(default=None, description="Account (cash desk) title.")
-    type: str | None = Field(default=None, description="Payment item, e.g. Provision of services.")
-    appointment_id: int | None = None
 
 
 class VisitDetails(Result):
@@ -251,20 +115,16 @@ def render_updated(out: UpdatedVisit) -> str:
     return "\n".join(lines + out.notes)
 
 
-def _money(value: float | None) -> str:
-    return "?" if value is None else f"{value:.2f}"
-
-
 def _payment_line(p: Payment) -> str:
     account = p.account or (f"account {p.account_id}" if p.account_id else "account ?")
     when = p.date[:16].replace("T", " ") if p.date else "date ?"
-    return f"#{p.id} {_money(p.amount)} · {account} (id {p.account_id}) · {when} · {p.type or 'payment'}"
+    return f"#{p.id} {money(p.amount)} · {account} (id {p.account_id}) · {when} · {p.type or 'payment'}"
 
 
 def render_details(out: VisitDetails) -> str:
-    lines = [f"Visit {out.visit_id} (appointment {out.appointment_id}): paid {_money(out.paid)}"]
+    lines = [f"Visit {out.visit_id} (appointment {out.appointment_id}): paid {money(out.paid)}"]
     if out.due is not None:
-        lines[0] += f" of {_money(out.due)} due, remaining {_money(out.remaining)}"
+        lines[0] += f" of {money(out.due)} due, remaining {money(out.remaining)}"
     lines += [f"  {_payment_line(p)}" for p in out.payments] or ["  No payments."]
     lines.append(f"Fiscal: {out.fiscal}")
     return "\n".join(lines + out.notes)
@@ -273,100 +133,6 @@ def render_details(out: VisitDetails) -> str:
 def render_receipt(out: Receipt) -> str:
     lines = [f"Receipt PDF for visit {out.visit_id}: {out.size_bytes} bytes, attached as {out.uri}."]
     return "\n".join(lines + out.notes)
-
-
-# --- shared reads ----------------------------------------------------------------------------------
-
-
-async def fetch_visit(ctx: OpContext, visit_id: int) -> WireVisit:
-    res = await ctx.call("GET", f"/visits/{visit_id}", VISIT, target=_visit_target(visit_id))
-    return res.data
-
-
-def _visit_location(ctx: OpContext, wire: WireVisit) -> int | None:
-    return next((r.company_id for r in wire.records if r.company_id), None) or ctx.default_location_id
-
-
-async def _zone_of(ctx: OpContext, location_id: int | None) -> ZoneInfo:
-    return await ctx.zone(location_id) if location_id else ZoneInfo("UTC")
-
-
-def _comment_text(value: str | int | None) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-async def to_visit(ctx: OpContext, visit_id: int, wire: WireVisit, *, detail: bool = False) -> VisitInfo:
-    loc = _visit_location(ctx, wire)
-    tz = await _zone_of(ctx, loc)
-    appointments: list[Appointment] = []
-    for record in wire.records:
-        record_tz = await _zone_of(ctx, record.company_id) if record.company_id else tz
-        appointments.append(to_appointment(record, record_tz, detail=detail))
-    start = parse_api_datetime(wire.datetime, tz)
-    code = wire.attendance
-    if code is None and wire.records:
-        code = wire.records[0].attendance_code
-    raw: dict[str, JsonValue] | None = None
-    if detail:
-        raw = cast(dict[str, JsonValue], wire.model_dump(mode="json", exclude={"records"}, exclude_none=True))
-    return VisitInfo(
-        id=visit_id,
-        location_id=loc,
-        status=ATTENDANCE_NAMES.get(code, "unknown") if code is not None else "unknown",
-        start=iso(start.astimezone(tz)) if start else None,
-        comment=_comment_text(wire.comment),
-        appointments=appointments,
-        details=raw,
-    )
-
-
-async def fetch_details(ctx: OpContext, loc: int, appointment_id: int, visit_id: int) -> WireVisitDetails:
-    res = await ctx.call(
-        "GET",
-        f"/visit/details/{loc}/{appointment_id}/{visit_id}",
-        DETAILS,
-        target=Target("visit", f"{visit_id} with appointment {appointment_id}", loc, "get_appointment"),
-    )
-    return res.data
-
-
-def _fiscal_words(kkm: WireKkm | None) -> str:
-    if kkm is None or not kkm.transactions:
-        return "no fiscal receipt printed for this visit"
-    parts: list[str] = []
-    for t in kkm.transactions:
-        kind = (t.type.title if t.type and t.type.title else None) or KKM_TYPE.get(
-            t.type.id if t.type and t.type.id is not None else -1, "fiscal operation"
-        )
-        status_id = t.status.id if t.status and t.status.id is not None else -1
-        state = KKM_STATUS.get(status_id, t.status.title if t.status and t.status.title else "status unknown")
-        when = f" on {t.print_date[:10]}" if t.print_date else ""
-        parts.append(f"#{t.id} {kind} {_money(t.sum)}: {state}{when}")
-    last = {0: "last operation: return receipt", 1: "last operation: sales receipt"}.get(
-        kkm.last_operation_type if kkm.last_operation_type is not None else -1
-    )
-    return "; ".join(parts + ([last] if last else []))
-
-
-def _totals(details: WireVisitDetails) -> tuple[float, float | None, float | None]:
-    paid = round(sum(p.amount or 0.0 for p in details.payment_transactions), 2)
-    costs = [item.cost for item in details.items if item.cost is not None]
-    due = round(sum(costs), 2) if costs else None
-    return paid, due, (round(due - paid, 2) if due is not None else None)
-
-
-def _payment(p: WirePayment, tz: ZoneInfo) -> Payment:
-    when = parse_api_datetime(p.date, tz)
-    return Payment(
-        id=p.id,
-        date=iso(when.astimezone(tz)) if when else None,
-        amount=p.amount,
-        account_id=p.account_id or (p.account.id if p.account else None),
-        account=p.account.title if p.account else None,
-        type=(p.expense.title if p.expense else None)
-        or (f"type {p.type_id}" if p.type_id is not None else None),
-        appointment_id=p.record_id or None,
-    )
 
 
 # --- get_visit ------------------------------------------------------------------------------------
@@ -396,19 +162,19 @@ async def get_visit_details(ctx: OpContext, a: GetVisitDetailsArgs) -> VisitDeta
     loc = ctx.location_id(a.location_id)
     tz = await ctx.zone(loc)
     details = await fetch_details(ctx, loc, a.appointment_id, a.visit_id)
-    paid, due, remaining = _totals(details)
+    paid, due, remaining = totals(details)
     raw: dict[str, JsonValue] | None = None
     if a.detail:
-        raw = cast(dict[str, JsonValue], details.model_dump(mode="json", exclude_none=True))
+        raw = wire_fields(details)
     return VisitDetails(
         visit_id=a.visit_id,
         appointment_id=a.appointment_id,
         location_id=loc,
-        payments=[_payment(p, tz) for p in details.payment_transactions],
+        payments=[to_payment(p, tz) for p in details.payment_transactions],
         paid=paid,
         due=due,
         remaining=remaining,
-        fiscal=_fiscal_words(details.kkm_transaction_details_container),
+        fiscal=fiscal_words(details.kkm_transaction_details_container),
         details=raw,
     )
 
@@ -478,25 +244,23 @@ async def preview_update(ctx: OpContext, a: UpdateVisitArgs) -> str:
     if loc:
         tz = await ctx.zone(loc)
         details = await fetch_details(ctx, loc, a.appointment_id, a.visit_id)
-        paid, due, remaining = _totals(details)
-        payments = {p.id: _payment(p, tz) for p in details.payment_transactions}
+        paid, due, remaining = totals(details)
+        payments = {p.id: to_payment(p, tz) for p in details.payment_transactions}
     client = next((ap.client for ap in visit.appointments if ap.client), None)
     services = [
-        f"{s.title or f'service {s.id}'} {_money(s.cost)}" for ap in visit.appointments for s in ap.services
+        f"{s.title or f'service {s.id}'} {money(s.cost)}" for ap in visit.appointments for s in ap.services
     ]
     who = one_line(client.name, 40) if client and client.name else "client unknown"
     when = span(visit.start, None) if visit.start else "time unknown"
     lines = [f"Update visit {a.visit_id}: {who} · {when} · {', '.join(services) or 'no services'}."]
     if paid is not None:
-        lines.append(f"Paid so far {_money(paid)}" + (f" of {_money(due)} due." if due is not None else "."))
+        lines.append(f"Paid so far {money(paid)}" + (f" of {money(due)} due." if due is not None else "."))
     for p in _new_payments(a):
         lines.append(f"- add payment {p.amount:.2f} to account {p.account_id}")
     for pid in a.delete_payment_ids or []:
         old = payments.get(pid)
         what = (
-            f"{_money(old.amount)}, {old.date[:10]}"
-            if old and old.date
-            else "not among this visit's payments"
+            f"{money(old.amount)}, {old.date[:10]}" if old and old.date else "not among this visit's payments"
         )
         lines.append(f"- delete payment #{pid} ({what})")
     if a.fast_payment is not None:
@@ -541,7 +305,7 @@ async def update_visit(ctx: OpContext, a: UpdateVisitArgs) -> UpdatedVisit:
         f"/visits/{a.visit_id}/{a.appointment_id}",
         ANY,
         json_body=body,
-        target=_visit_target(a.visit_id),
+        target=visit_target(a.visit_id),
     )
     # The PUT's answer has no documented body: read the visit again to show what it is now.
     fresh = await fetch_visit(ctx, a.visit_id)
@@ -557,7 +321,7 @@ class GetVisitReceiptArgs(Args):
 
 async def get_visit_receipt(ctx: OpContext, a: GetVisitReceiptArgs) -> Receipt:
     path = f"/attendance/receipt_print/{a.visit_id}"
-    res = await ctx.client.request_bytes("GET", path, auth=ctx.caller.auth, target=_visit_target(a.visit_id))
+    res = await ctx.client.request_bytes("GET", path, auth=ctx.caller.auth, target=visit_target(a.visit_id))
     if not res.content.startswith(b"%PDF-"):
         raise MalformedResponse("Altegio's receipt is labelled a PDF but is not one", method="GET", path=path)
     uri = f"altegio://visits/{a.visit_id}/receipt.pdf"
@@ -581,7 +345,7 @@ OPERATIONS = (
         kind="read",
         handler=get_visit,
         render=render_visit,
-        target=lambda a: _visit_target(a.visit_id),
+        target=lambda a: visit_target(a.visit_id),
     ),
     Operation(
         name="get_visit_details",
@@ -595,7 +359,7 @@ OPERATIONS = (
         kind="read",
         handler=get_visit_details,
         render=render_details,
-        target=lambda a: _visit_target(a.visit_id),
+        target=lambda a: visit_target(a.visit_id),
     ),
     Operation(
         name="update_visit",
@@ -611,7 +375,7 @@ OPERATIONS = (
         render=render_updated,
         confirmation=Confirmation(preview=preview_update, applies=_moves_money_or_no_show),
         idempotent=False,
-        target=lambda a: _visit_target(a.visit_id),
+        target=lambda a: visit_target(a.visit_id),
     ),
     Operation(
         name="get_visit_receipt",
@@ -626,7 +390,7 @@ OPERATIONS = (
         kind="read",
         handler=get_visit_receipt,
         render=render_receipt,
-        target=lambda a: _visit_target(a.visit_id),
+        target=lambda a: visit_target(a.visit_id),
     ),
 )
 

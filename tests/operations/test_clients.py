@@ -424,15 +424,30 @@ async def test_create_client_lost_before_saving_is_sent_once_more() -> None:
     assert any("sent once more" in n for n in data["notes"])
 
 
-async def test_create_client_gives_up_after_two_lost_attempts() -> None:
+async def test_create_client_gives_up_after_two_dropped_attempts() -> None:
     def always_down(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out", request=request)
+        raise httpx.RemoteProtocolError("dropped", request=request)
 
     upstream = Upstream({"POST /clients/1": always_down, "POST /company/1/clients/search": _search_finding()})
     async with mock_session(upstream) as s:
         result = await s.call("create_client", {"name": "James", "phone": "13155550179"})
     assert result.is_error and "check whether it happened" in text_of(result)
     assert len(upstream.sent("POST /clients/1")) == 2
+    assert len(upstream.sent("POST /company/1/clients/search")) == 2
+
+
+async def test_create_client_that_timed_out_is_never_sent_again() -> None:
+    """Altegio may still be saving it: look twice (after a pause), then say it is unknown."""
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    upstream = Upstream({"POST /clients/1": slow, "POST /company/1/clients/search": _search_finding()})
+    async with mock_session(upstream) as s:
+        result = await s.call("create_client", {"name": "James", "phone": "13155550179"})
+    assert result.is_error
+    assert "may still be saved" in text_of(result)
+    assert len(upstream.sent("POST /clients/1")) == 1
     assert len(upstream.sent("POST /company/1/clients/search")) == 2
 
 
