@@ -20,8 +20,8 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from altegio_mcp.errors import AltegioError, NotFound, PermissionDenied
 from altegio_mcp.operations import ALL_OPERATIONS
 from altegio_mcp.operations.base import Operation
+from altegio_mcp.runtime import Runtime
 from altegio_mcp.timeutil import zone
-from altegio_mcp.tools import Runtime
 
 TTL_SECONDS = 60.0
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

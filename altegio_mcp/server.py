@@ -27,8 +27,9 @@ from altegio_mcp.operations import ALL_OPERATIONS, DEFAULT_TOOLSETS
 from altegio_mcp.operations.base import Caller, SeriesLedger
 from altegio_mcp.prompts import load_prompt_files, to_mcp_prompt
 from altegio_mcp.resources import register_resources
+from altegio_mcp.runtime import Runtime
 from altegio_mcp.settings import Settings
-from altegio_mcp.tools import Runtime, ToolFactory, select_operations
+from altegio_mcp.tools import ToolFactory, select_operations
 
 log = logging.getLogger(__name__)
 

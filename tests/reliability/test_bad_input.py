@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from mcp import MCPError
 from pydantic import ValidationError
 
-from altegio_mcp.tools import rename_legacy
+from altegio_mcp.arguments import rename_legacy
 from tests.harness import Session, sandbox_session, text_of
 from tests.reliability.conftest import (
     NAMED_IDS,

@@ -1,0 +1,73 @@
+"""`Runtime`: what every tool call shares, opened and closed by the server's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+
+from altegio_mcp.audit import AuditLog
+from altegio_mcp.client import AltegioClient
+from altegio_mcp.confirm import ConfirmationTokens
+from altegio_mcp.operations.base import Caller, LocationDirectory, OpContext, SeriesLedger
+from altegio_mcp.settings import Settings
+
+
+class Runtime:
+    """What every tool call shares: settings, the client (opened by the server's lifespan), caches,
+    the confirmation tokens, the audit trail, and how to tell who is calling."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        tokens: ConfirmationTokens,
+        audit: AuditLog,
+        current_caller: Callable[[], Caller],
+        series: SeriesLedger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.series = series or SeriesLedger()
+        self.tokens = tokens
+        self.audit = audit
+        self.current_caller = current_caller
+        self._client: AltegioClient | None = None
+        self._locations: LocationDirectory | None = None
+        self._users = 0
+
+    @asynccontextmanager
+    async def connected(self, open_client: Callable[[], AltegioClient]) -> AsyncGenerator[None]:
+        """Share one client between overlapping lifespans (several in-memory sessions of one server):
+        the first opens it, the last closes it."""
+        if self._users == 0:
+            client = open_client()
+            self._client = client
+            self._locations = LocationDirectory(client)
+        self._users += 1
+        try:
+            yield
+        finally:
+            self._users -= 1
+            if self._users == 0 and self._client is not None:
+                closing, self._client, self._locations = self._client, None, None
+                await closing.aclose()
+
+    @property
+    def client(self) -> AltegioClient:
+        if self._client is None:
+            raise RuntimeError("the Altegio client is not open (the server lifespan has not started)")
+        return self._client
+
+    @property
+    def locations(self) -> LocationDirectory:
+        if self._locations is None:
+            raise RuntimeError("the Altegio client is not open (the server lifespan has not started)")
+        return self._locations
+
+    def op_context(self, caller: Caller) -> OpContext:
+        return OpContext(
+            client=self.client,
+            caller=caller,
+            locations=self.locations,
+            default_location_id=self.settings.location_id,
+            series=self.series,
+        )
