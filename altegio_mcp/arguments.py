@@ -7,11 +7,13 @@ model, rewritten as one sentence per field that says what is wrong and which too
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from jsonschema import Draft202012Validator
-from jsonschema import ValidationError as ValidationErrorJS
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema import ValidationError as ValidationErrorJS
 
 # Names the model may use from Altegio's older vocabulary; accepted and renamed before validation.
 LEGACY_NAMES = {

@@ -136,9 +136,9 @@ class CredentialStore:
             value = data.get(key)
             return SecretStr(value) if isinstance(value, str) and value else None
 
-        return secret("user_token"), secret("partner_token"), self._load_identity()
+        return secret("user_token"), secret("partner_token"), self.load_identity()
 
-    def _load_identity(self) -> Identity | None:
+    def load_identity(self) -> Identity | None:
         try:
             data = cast(dict[str, Any], json.loads(self.identity_file.read_text(encoding="utf-8")))
         except (OSError, ValueError):
@@ -167,6 +167,9 @@ class CredentialStore:
 def resolve_credentials(settings: Settings) -> tuple[Settings, Identity | None, str]:
     """Settings with tokens filled from the store when not given; plus identity and the token source."""
     store = CredentialStore(settings)
+    if settings.partner_token is not None and settings.user_token is not None:
+        # Nothing stored is needed: skip the keyring, whose import and backend probe cost ~60 ms.
+        return settings, store.load_identity(), "ALTEGIO_USER_TOKEN"
     user, partner, identity = store.load()
     update: dict[str, SecretStr] = {}
     if settings.partner_token is None and partner is not None:

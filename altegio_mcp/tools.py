@@ -16,13 +16,13 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from jsonschema import Draft202012Validator
 from mcp.server.mcpserver import Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     BlobResourceContents,
@@ -49,6 +49,9 @@ from altegio_mcp.runtime import Runtime
 from altegio_mcp.schema import compact_schema, outline_schema
 from altegio_mcp.settings import Settings
 from altegio_mcp.text import clean_json, clean_text
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 log = logging.getLogger(__name__)
 
@@ -128,26 +131,42 @@ def argument_model(op: AnyOperation) -> type[ArgModelBase]:
 class OperationTool(Tool):
     """A `Tool` built from an `Operation`; its `run` adds legacy names and model-readable validation."""
 
-    _types: Draft202012Validator | None = PrivateAttr(default=None)
+    _types: Any = PrivateAttr(default=None)  # a jsonschema Draft202012Validator, built lazily
 
-    def publish_input_schema(self, schema: dict[str, Any]) -> None:
-        self.parameters = schema
-        self._types = Draft202012Validator(schema)
+    def _type_checker(self) -> Draft202012Validator:
+        # Built on first use: importing jsonschema's validators costs ~45 ms of start-up.
+        if self._types is None:
+            from jsonschema import validators
+
+            self._types = validators.Draft202012Validator(self.parameters)
+        checker: Draft202012Validator = self._types
+        return checker
+
+    def _invalid(self, problems: dict[str, str], exc: ValidationError | None) -> ToolError:
+        lines = list(problems.values())
+        if exc is not None:
+            lines += explain_validation(exc, self.parameters, frozenset(problems))
+        return ToolError(f"Error executing tool {self.name}: {INVALID}{' '.join(lines)}")
 
     async def run(
         self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
     ) -> Any:
         arguments = self.fn_metadata.pre_parse_json(rename_legacy(arguments, self.parameters))
-        problems = type_errors(self._types, arguments) if self._types is not None else {}
-        try:
-            self.fn_metadata.arg_model.model_validate(arguments)
-        except ValidationError as exc:
-            lines = [*problems.values(), *explain_validation(exc, self.parameters, frozenset(problems))]
-            raise ToolError(f"Error executing tool {self.name}: {INVALID}{' '.join(lines)}") from exc
+        problems = type_errors(self._type_checker(), arguments)
         if problems:
-            raise ToolError(f"Error executing tool {self.name}: {INVALID}{' '.join(problems.values())}")
+            try:
+                self.fn_metadata.arg_model.model_validate(arguments)
+            except ValidationError as exc:
+                raise self._invalid(problems, exc) from exc
+            raise self._invalid(problems, None)
         try:
             return await super().run(arguments, context, convert_result)
+        except ToolError as exc:
+            cause = exc.__cause__
+            # The SDK validates the arguments once with our model; rewrite its message for a model.
+            if isinstance(cause, ValidationError) and cause.title == self.fn_metadata.arg_model.__name__:
+                raise self._invalid({}, cause) from cause
+            raise
         except MCPError as exc:
             # Only a confirmation prompt can raise a protocol error in our tools: fail closed, visibly.
             raise ToolError(
@@ -168,26 +187,33 @@ class ToolFactory:
     def build(self, op: AnyOperation) -> OperationTool:
         args_model = argument_model(op)
         handler = self._handler(op, args_model)
-        tool = OperationTool.from_function(
-            handler,
+        # Built directly rather than with `Tool.from_function`, which would derive (and we would
+        # throw away) a second argument model and two full JSON schemas per tool at every start.
+        resolved = find_resolved_parameters(handler)
+        return OperationTool(
+            fn=handler,
             name=op.name,
             title=op.title,
             description=op.description,
+            parameters=compact_schema(args_model),
+            fn_metadata=FuncMetadata(
+                arg_model=args_model,
+                output_schema=outline_schema(op.output_model),
+                output_model=op.output_model,
+            ),
+            is_async=True,
+            context_kwarg="ctx",
+            resolved_params=dict(resolved),
+            resolver_plans=build_resolver_plans(resolved, set(args_model.model_fields)),
             annotations=annotations_for(op),
-            structured_output=True,
         )
-        built = cast(OperationTool, tool)
-        built.fn_metadata.arg_model = args_model
-        built.fn_metadata.output_schema = outline_schema(op.output_model)
-        built.publish_input_schema(compact_schema(args_model))
-        return built
 
     def _handler(self, op: AnyOperation, args_model: type[BaseModel]) -> Callable[..., Any]:
         runtime = self.runtime
         field_names = list(args_model.model_fields)
 
         async def handler(**kwargs: Any) -> CallToolResult:
-            ctx = cast(Context[Any, Any], kwargs.pop("ctx"))
+            ctx = cast("Context[Any, Any]", kwargs.pop("ctx"))
             approval = kwargs.pop(APPROVAL_PARAM, None)
             return await invoke(runtime, op, ctx, kwargs, approval)
 

@@ -186,3 +186,12 @@ def test_server_manifest_matches_the_package() -> None:
 
     for variable in package["environmentVariables"]:
         assert variable["name"].removeprefix("ALTEGIO_").lower() in Settings.model_fields
+
+
+async def test_default_tool_list_fits_the_budget() -> None:
+    """The default tools/list is read by the model on every turn: at most 25,000 bytes on the wire."""
+    async with mock_session(lambda _r: pytest.fail("no HTTP expected"), toolsets=["default"]) as s:
+        listed = await s.client.list_tools()
+    wire = listed.model_dump_json(by_alias=True, exclude_none=True)
+    assert len(listed.tools) < 40
+    assert len(wire.encode()) <= 25_000, len(wire.encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,10 +22,11 @@ class RequestRecord:
 
 
 class RequestLog:
-    """Received requests in arrival order."""
+    """Received requests in arrival order; only the most recent `limit` are kept, so a long-running
+    `serve --sandbox` does not grow without bound."""
 
-    def __init__(self) -> None:
-        self._records: list[RequestRecord] = []
+    def __init__(self, limit: int = 10_000) -> None:
+        self._records: deque[RequestRecord] = deque(maxlen=limit)
 
     def append(self, record: RequestRecord) -> None:
         self._records.append(record)

@@ -1,0 +1,201 @@
+"""Figures that spawn the real console script over stdio: cold start (1) and memory (6).
+
+Both talk to `altegio-mcp serve --sandbox` with the SDK's own stdio client, the way an MCP host
+launches the server. The server's stderr goes to a scratch file so its logs never mix with the table.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+import anyio
+from bench_common import (
+    BENCH_DIR,
+    FAST_ENV,
+    ROOT,
+    Figure,
+    JsonDict,
+    Row,
+    child_pids,
+    cpu_seconds,
+    ms_summary,
+    peak_rss_kib,
+    pick_appointment,
+    ratio,
+    rss_kib,
+    server_command,
+)
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+COLD_START_TARGET = 1.3
+
+
+def _params(command: str, args: list[str], env: dict[str, str]) -> StdioServerParameters:
+    return StdioServerParameters(command=command, args=args, env=env, cwd=str(ROOT))
+
+
+async def _spawn_to_tools_list(params: StdioServerParameters, errlog: TextIO) -> tuple[float, int]:
+    """Seconds from spawning the process to holding its `tools/list` answer, and the tool count."""
+    started = time.perf_counter()
+    async with Client(stdio_client(params, errlog=errlog), cache=None) as client:
+        listed = await client.list_tools()
+        elapsed = time.perf_counter() - started
+    return elapsed, len(listed.tools)
+
+
+async def _cold_start(runs: int, env: dict[str, str], errlog: TextIO) -> JsonDict:
+    command, prefix = server_command()
+    # Without --sandbox, as deployed: tokens from the environment, the default credential store.
+    # Nothing at start talks to Altegio, so dummy tokens are enough to reach tools/list. keyring
+    # is still imported and asked for a backend, but its failing backend keeps the developer's
+    # real keychain out of it.
+    production = {k: v for k, v in env.items() if k != "ALTEGIO_CREDENTIAL_STORE"}
+    production |= {
+        "ALTEGIO_PARTNER_TOKEN": "benchmark-partner",
+        "ALTEGIO_USER_TOKEN": "benchmark-user",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    servers = {
+        "altegio": _params(command, [*prefix, "serve", "--sandbox"], env),
+        "bare_sdk": _params(sys.executable, [str(BENCH_DIR / "minimal_server.py")], env),
+        "altegio_production": _params(command, [*prefix, "serve"], production),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in servers}
+    tools: dict[str, int] = {}
+    for name, params in servers.items():  # warm the OS file cache and the .pyc files; not counted
+        _, tools[name] = await _spawn_to_tools_list(params, errlog)
+    for run in range(runs):
+        # Rotate which server goes first so a drifting machine load biases none of them.
+        names = list(servers)
+        order = names[run % len(names) :] + names[: run % len(names)]
+        for name in order:
+            elapsed, _ = await _spawn_to_tools_list(servers[name], errlog)
+            samples[name].append(elapsed)
+    return {
+        "runs": runs,
+        "command": " ".join([command, *prefix, "serve", "--sandbox"]),
+        "tools_listed": tools,
+        "altegio": ms_summary(samples["altegio"]),
+        "bare_sdk": ms_summary(samples["bare_sdk"]),
+        "altegio_production": ms_summary(samples["altegio_production"]),
+        "samples_ms": {name: [round(s * 1000, 2) for s in values] for name, values in samples.items()},
+    }
+
+
+def cold_start(runs: int, env: dict[str, str], errlog: TextIO) -> Figure:
+    data = anyio.run(_cold_start, runs, env, errlog)
+    ours, bare = data["altegio"]["median_ms"], data["bare_sdk"]["median_ms"]
+    deployed = data["altegio_production"]["median_ms"]
+    data["ratio_median"] = r = ratio(ours, bare)
+    data["ratio_median_production"] = ratio(deployed, bare)
+    return Figure(
+        "cold_start",
+        data,
+        [
+            Row(
+                "1 Cold start: spawn → tools/list",
+                f"{ours:.0f} ms median of {runs} ({data['tools_listed']['altegio']} tools)",
+                f"{bare:.0f} ms bare SDK, 1 tool",
+                r,
+                f"≤ {COLD_START_TARGET}×",
+                r <= COLD_START_TARGET,
+            ),
+            Row(
+                "  same, `serve` as deployed (no sandbox)",
+                f"{deployed:.0f} ms median ({data['tools_listed']['altegio_production']} tools)",
+                "tokens from env, default credential store",
+                data["ratio_median_production"],
+                "(info)",
+                None,
+            ),
+        ],
+    )
+
+
+async def _memory(calls: int, env: dict[str, str], errlog: TextIO) -> JsonDict:
+    command, prefix = server_command()
+    params = _params(command, [*prefix, "serve", "--sandbox"], {**env, **FAST_ENV})
+    before = set(child_pids("serve"))
+    async with Client(stdio_client(params, errlog=errlog), cache=None) as client:
+        await client.list_tools()
+        spawned = [pid for pid in child_pids("serve") if pid not in before]
+        if len(spawned) != 1:
+            raise RuntimeError(f"expected one server process, found {spawned}")
+        pid = spawned[0]
+        after_start = rss_kib(pid)
+        target = await pick_appointment(client)
+        arguments: dict[str, Any] = {
+            "location_id": target.location_id,
+            "appointment_id": target.appointment_id,
+        }
+        await client.call_tool("get_appointment", arguments)
+        after_first_call = rss_kib(pid)
+        half = calls // 2
+        at_half = after_first_call
+        latencies: list[float] = []
+        errors = 0
+        cpu_before = cpu_seconds(pid)
+        started = time.perf_counter()
+        for n in range(1, calls + 1):
+            call_started = time.perf_counter()
+            result = await client.call_tool("get_appointment", arguments)
+            latencies.append(time.perf_counter() - call_started)
+            errors += int(result.is_error)
+            if n == half:
+                at_half = rss_kib(pid)
+        wall = time.perf_counter() - started
+        server_cpu = cpu_seconds(pid) - cpu_before
+        after_calls = rss_kib(pid)
+        peak = peak_rss_kib(pid)
+    return {
+        "calls": calls,
+        "errors": errors,
+        "rss_kib": {
+            "after_start": after_start,
+            "after_first_call": after_first_call,
+            "after_half": at_half,
+            "after_calls": after_calls,
+            "peak": peak,
+        },
+        "growth_kib": after_calls - after_start,
+        "growth_second_half_kib": after_calls - at_half,
+        "stdio_latency": ms_summary(latencies),
+        "stdio_calls_per_second": round(calls / wall, 1),
+        "server_cpu_ms_per_call": round(server_cpu * 1000 / calls, 4),
+    }
+
+
+def memory(calls: int, env: dict[str, str], errlog: TextIO) -> Figure:
+    data = anyio.run(_memory, calls, env, errlog)
+    rss = data["rss_kib"]
+    per_k_second_half = data["growth_second_half_kib"] / max(calls - calls // 2, 1) * 1000
+    data["growth_second_half_kib_per_1000_calls"] = round(per_k_second_half, 1)
+    latency = data["stdio_latency"]
+    return Figure(
+        "memory",
+        data,
+        [
+            Row("6 RSS of stdio server after start", f"{rss['after_start'] / 1024:.1f} MiB"),
+            Row(
+                f"6 RSS after {calls:,} get_appointment calls",
+                f"{rss['after_calls'] / 1024:.1f} MiB (+{data['growth_kib'] / 1024:.1f} MiB; "
+                f"2nd half +{per_k_second_half:.0f} KiB/1k calls)",
+                f"peak {rss['peak'] / 1024:.1f} MiB",
+                ratio(rss["after_calls"], rss["after_start"]),
+                "",
+                None,
+            ),
+            Row(
+                "  (same run) stdio sequential call",
+                f"{latency['median_ms']:.2f} ms median, p95 {latency['p95_ms']:.2f} ms, "
+                f"{data['stdio_calls_per_second']:.0f} calls/s",
+                f"server CPU {data['server_cpu_ms_per_call']:.2f} ms/call",
+                None,
+                "0 errors",
+                data["errors"] == 0,
+            ),
+        ],
+    )
