@@ -405,28 +405,8 @@ class AltegioClient:
             started = time.perf_counter()
             try:
                 response = await self._http.send(request, auth=credentials)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                error: AltegioError = NotDelivered(
-                    f"Could not connect to Altegio ({type(exc).__name__})", method=method, path=path
-                )
-                if retry_ok and attempt < self.settings.max_retries:
-                    attempt = await self._wait_before_retry(attempt, None, error)
-                    continue
-                self._count(error)
-                raise error from exc
-            except httpx.TimeoutException as exc:
-                error = RequestTimedOut(
-                    f"Altegio did not answer within {self.settings.timeout:g} s", method=method, path=path
-                )
-                if retry_ok and attempt < self.settings.max_retries:
-                    attempt = await self._wait_before_retry(attempt, None, error)
-                    continue
-                self._count(error)
-                raise error from exc
             except httpx.TransportError as exc:
-                error = ConnectionFailed(
-                    f"The connection to Altegio failed ({type(exc).__name__})", method=method, path=path
-                )
+                error = self._transport_error(exc, method, path)
                 if retry_ok and attempt < self.settings.max_retries:
                     attempt = await self._wait_before_retry(attempt, None, error)
                     continue
@@ -465,6 +445,17 @@ class AltegioClient:
                     continue
             self._count(status_error)
             raise status_error
+
+    def _transport_error(self, exc: httpx.TransportError, method: str, path: str) -> AltegioError:
+        """Which kind of failure: never connected, no answer in time, or broken mid-way."""
+        kind = type(exc).__name__
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return NotDelivered(f"Could not connect to Altegio ({kind})", method=method, path=path)
+        if isinstance(exc, httpx.TimeoutException):
+            return RequestTimedOut(
+                f"Altegio did not answer within {self.settings.timeout:g} s", method=method, path=path
+            )
+        return ConnectionFailed(f"The connection to Altegio failed ({kind})", method=method, path=path)
 
     async def pause(self, seconds: float) -> None:
         """Wait using the client's (injectable) sleep, e.g. to let a slow write settle upstream."""
