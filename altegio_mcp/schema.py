@@ -102,9 +102,9 @@ def _holds_user_text(node: Any) -> bool:
 def outline_schema(model: type[BaseModel], depth: int = 1) -> JsonSchema:
     """The output schema a model is shown: field names and types `depth` levels deep.
 
-    The server still validates every result against the full model; the published outline keeps
-    `tools/list` small (it is read on every turn), while the structured content and the text
-    rendering carry the details.
+    Every result is still an instance of the full model (validated when it is built); the published
+    outline keeps `tools/list` small (it is read on every turn), while the structured content and
+    the text rendering carry the details.
     """
     full = compact_schema(model, mode="serialization")
     outlined = cast(JsonSchema, _outline(full, depth))

@@ -196,11 +196,9 @@ class ToolFactory:
             title=op.title,
             description=op.description,
             parameters=compact_schema(args_model),
-            fn_metadata=FuncMetadata(
-                arg_model=args_model,
-                output_schema=outline_schema(op.output_model),
-                output_model=op.output_model,
-            ),
+            # No `output_model`: every result is built as an instance of the operation's output
+            # model (validated on construction), so the SDK's second validation would only add cost.
+            fn_metadata=FuncMetadata(arg_model=args_model, output_schema=outline_schema(op.output_model)),
             is_async=True,
             context_kwarg="ctx",
             resolved_params=dict(resolved),

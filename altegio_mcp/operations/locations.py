@@ -168,7 +168,9 @@ async def whoami(ctx: OpContext, _a: NoArgs) -> WhoAmI:
 
 
 def render_whoami(out: WhoAmI) -> str:
-    who = f"Acting for {out.user}" + (f" (login {out.login})" if out.login else "")
+    who = f"Acting for {out.user}" + (
+        f" (login {out.login})" if out.login and out.login not in out.user else ""
+    )
     token = f"user token: {out.token_source}" if out.has_user_token else "no user token"
     lines = [f"{who}; {token}."]
     if out.default_location_id is not None:

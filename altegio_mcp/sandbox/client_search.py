@@ -239,6 +239,8 @@ def sort_key(order_by: str) -> Callable[[ClientFacts], tuple[int, Json]]:
 def projected(state: SandboxState, facts: ClientFacts, fields: list[str]) -> JsonDict:
     """The client with only the requested fields (unknown field names are left out)."""
     full = client_json(state, facts.client)
+    # The search's documented example gives the whole name in `name` ("James Smith").
+    full["name"] = " ".join(part for part in (facts.client.name, facts.client.surname) if part)
     full["first_visit_date"] = facts.first_visit.isoformat() if facts.first_visit else None
     full["last_visit_date"] = facts.last_visit.isoformat() if facts.last_visit else None
     full["sold_amount"] = number(facts.sold_amount)

@@ -295,7 +295,7 @@ async def test_client_create_update_search(client: httpx.AsyncClient) -> None:
         "filters": [{"type": "quick_search", "state": {"value": "ana m"}}],
     }
     found = (await client.post(f"/company/{NY}/clients/search", json=search)).json()
-    assert found["data"] == [{"id": client_id, "name": "Ana Maria", "email": "ana@example.com"}]
+    assert found["data"] == [{"id": client_id, "name": "Ana Maria Lima", "email": "ana@example.com"}]
     by_id = {
         "filters": [{"type": "id", "state": {"value": [5001, 5002, 5003]}}],
         "order_by": "id",
