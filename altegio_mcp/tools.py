@@ -253,7 +253,8 @@ async def invoke(
     octx = runtime.op_context(caller)
     token = cast(str | None, kwargs.pop(TOKEN_FIELD, None))
     args = op.input_model.model_construct(**kwargs)
-    arguments = args.model_dump(mode="json", exclude_none=True)
+    # The canonical arguments serve confirmation tokens and the audit trail: writes only.
+    arguments: dict[str, Any] = {} if op.read_only else args.model_dump(mode="json", exclude_none=True)
     confirmed: ConfirmationPath | None = None
     try:
         confirmed = await decide(runtime, op, octx, args, arguments, token, approval)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import Field, JsonValue, TypeAdapter
+from pydantic import Field, JsonValue
 
 from altegio_mcp.errors import InvalidArgument, Target, ValidationFailed
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     AppointmentId,
     Args,
     Confirmation,
@@ -52,7 +53,7 @@ from altegio_mcp.operations.records import (
 from altegio_mcp.operations.support import check_date_order, location_target
 from altegio_mcp.timeutil import iso
 
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 TOOLSET = "appointments"
 

@@ -16,6 +16,7 @@ from pydantic import Field, JsonValue, TypeAdapter
 
 from altegio_mcp.errors import InvalidArgument
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     Args,
     LocationId,
     OpContext,
@@ -42,7 +43,7 @@ from altegio_mcp.timeutil import iso
 
 TOOLSET = "availability"
 
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 # --- list_free_times (GET /book_times) -----------------------------------------------------------

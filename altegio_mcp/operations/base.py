@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -115,6 +115,11 @@ def _clean(value: object) -> object:
 
 
 UserText = Annotated[str | None, BeforeValidator(_clean), Field(default=None, description=USER_TEXT_NOTE)]
+
+
+# Altegio's answer passed through as it came: the wire model that reads it validates it once, so
+# validating it as `JsonValue` first would walk the whole answer twice.
+RAW_JSON: TypeAdapter[JsonValue] = cast("TypeAdapter[JsonValue]", TypeAdapter(Any))
 
 
 class Args(BaseModel):

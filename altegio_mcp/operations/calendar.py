@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date
 from itertools import pairwise
 
-from pydantic import Field, JsonValue, TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     Args,
     LocationId,
     OpContext,
@@ -35,7 +36,7 @@ from altegio_mcp.operations.support import (
 TOOLSET = "calendar"
 DEFAULT_STEP_MINUTES = 15
 
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 # --- list_working_dates (GET /timetable/dates) -----------------------------------------------------

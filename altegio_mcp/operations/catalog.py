@@ -13,6 +13,7 @@ from pydantic import Field, JsonValue, TypeAdapter, field_validator
 
 from altegio_mcp.errors import Target
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     Args,
     Detail,
     LocationId,
@@ -74,7 +75,7 @@ class WireCategory(Wire):
 SERVICES = TypeAdapter(list[WireCatalogService])
 ONE_SERVICE = TypeAdapter(WireCatalogService)
 CATEGORIES = TypeAdapter(list[WireCategory])
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 # --- outputs ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, Field, JsonValue, TypeAdapter, field_valida
 
 from altegio_mcp.errors import Target
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     Args,
     ClientId,
     Detail,
@@ -101,7 +102,7 @@ class WireClient(Wire):
 
 CLIENTS = TypeAdapter(list[WireClient])
 ONE_CLIENT = TypeAdapter(WireClient)
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 # --- outputs ---------------------------------------------------------------------------------------

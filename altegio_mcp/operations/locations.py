@@ -14,6 +14,7 @@ from pydantic import Field, JsonValue, TypeAdapter
 
 from altegio_mcp.errors import AuthenticationFailed, ConfigurationError, Target
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     Args,
     Detail,
     LocationId,
@@ -60,7 +61,7 @@ class WireLocation(Wire):
 
 LOCATIONS = TypeAdapter(list[WireLocation])
 ONE_LOCATION = TypeAdapter(WireLocation)
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 class Location(Out):

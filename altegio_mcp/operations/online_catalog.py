@@ -15,6 +15,7 @@ from pydantic import Field, JsonValue, TypeAdapter, field_validator
 from altegio_mcp.errors import InvalidArgument
 from altegio_mcp.operations.availability import TOOLSET
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     Args,
     Detail,
     Ids,
@@ -42,7 +43,7 @@ from altegio_mcp.operations.support import (
 from altegio_mcp.text import one_line
 from altegio_mcp.timeutil import iso
 
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 def _money(low: float | None, high: float | None, currency: str | None) -> str:

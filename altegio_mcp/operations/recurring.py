@@ -18,6 +18,7 @@ from pydantic import Field, JsonValue, TypeAdapter, field_validator
 
 from altegio_mcp.errors import AltegioError, InvalidArgument, Target
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     Args,
     ClientId,
     Confirmation,
@@ -39,7 +40,7 @@ from altegio_mcp.operations.schedules import (
 )
 from altegio_mcp.timeutil import iso, parse_api_datetime
 
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 # Occurrences whose appointment or event is gone, or never came to be.
 GONE = {"event_deleted", "entity_deleted", "entity_failed"}

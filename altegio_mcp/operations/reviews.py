@@ -17,6 +17,7 @@ from pydantic import Field, JsonValue, TypeAdapter, field_validator
 
 from altegio_mcp.errors import Target
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     Args,
     Detail,
     LocationId,
@@ -43,7 +44,7 @@ from altegio_mcp.timeutil import span
 TOOLSET = "reviews"
 ReviewType = Literal["location", "team member"]
 
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 class WireReview(Wire):

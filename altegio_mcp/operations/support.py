@@ -29,11 +29,11 @@ from altegio_mcp.errors import (
     Target,
     TransportError,
 )
-from altegio_mcp.operations.base import IsoDate, OpContext, OptionalDate, Wire, as_list
+from altegio_mcp.operations.base import RAW_JSON, IsoDate, OpContext, OptionalDate, Wire, as_list
 from altegio_mcp.timeutil import TimeError, iso, localize, offset_text, parse_api_datetime
 
 T = TypeVar("T")
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 class WireService(Wire):

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, JsonValue, TypeAdapter, field_valid
 
 from altegio_mcp.errors import Target
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     Args,
     Detail,
     LocationId,
@@ -62,7 +63,7 @@ class WireTeamMember(Wire):
 
 TEAM = TypeAdapter(list[WireTeamMember])
 ONE_MEMBER = TypeAdapter(WireTeamMember)
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 class TeamMember(Out):

@@ -11,11 +11,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from pydantic import Field, JsonValue, TypeAdapter, field_validator
+from pydantic import Field, TypeAdapter, field_validator
 
 from altegio_mcp.errors import InvalidArgument
 from altegio_mcp.operations.availability import TOOLSET
-from altegio_mcp.operations.base import Args, Ids, LocationId, OpContext, Operation, Out, Result, Wire
+from altegio_mcp.operations.base import (
+    RAW_JSON,
+    Args,
+    Ids,
+    LocationId,
+    OpContext,
+    Operation,
+    Out,
+    Result,
+    Wire,
+)
 from altegio_mcp.operations.support import (
     CalendarDate,
     OptionalCalendarDate,
@@ -30,7 +40,7 @@ from altegio_mcp.operations.support import (
 
 MAX_SCHEDULE_DAYS = 31  # a month per call keeps the answer readable (one line per team member per day)
 
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 
 class GetTeamScheduleArgs(Args):

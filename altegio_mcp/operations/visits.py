@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, JsonValue, TypeAdapter
+from pydantic import Field, JsonValue
 
 from altegio_mcp.errors import InvalidArgument, MalformedResponse
 from altegio_mcp.operations.base import (
+    RAW_JSON,
     AppointmentId,
     Args,
     Attachment,
@@ -46,7 +47,7 @@ from altegio_mcp.text import one_line
 from altegio_mcp.timeutil import span
 
 TOOLSET = "visits"
-ANY = TypeAdapter(JsonValue)
+ANY = RAW_JSON
 
 StatusName = Literal["waiting", "confirmed", "arrived", "no-show"]
 FastPayment = Literal["cash", "card", "cash_with_receipt", "card_with_receipt"]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from mcp.types import CallToolResult
 
 from tests.harness import mock_session, sandbox_session, text_of
+from tests.operations.upstream import FakeUpstream, structured
 
 pytestmark = pytest.mark.anyio
 
@@ -24,39 +25,11 @@ def documented(name: str) -> dict[str, Any]:
     return example
 
 
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-class Upstream:
-    """Answers from a path → response table and records every request."""
-
-    def __init__(self, routes: dict[tuple[str, str], Any]) -> None:
-        self.routes = routes
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path.removeprefix("/api/v1")
-        if path.startswith("/company/") and path.count("/") == 2:
-            return httpx.Response(200, json={"success": True, "data": LOCATION, "meta": []})
-        answer = self.routes.get((request.method, path))
-        if answer is None:
-            return httpx.Response(
-                404, json={"success": False, "data": None, "meta": {"message": "Not found"}}
-            )
-        if isinstance(answer, httpx.Response):
-            return answer
-        return httpx.Response(200, json=answer)
-
-    def sent(self, method: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method]
+Upstream = partial(FakeUpstream, location=LOCATION)
 
 
 async def test_list_parses_the_documented_example() -> None:
-    upstream = Upstream({("GET", "/records/4564"): documented("records_list")})
+    upstream = Upstream({"GET /records/4564": documented("records_list")})
     async with mock_session(upstream, location_id=4564) as s:
         out = structured(await s.call("list_appointments", {"start_date": "2026-01-16", "count": 1}))
         text = text_of(await s.call("list_appointments", {"count": 1}))
@@ -75,7 +48,7 @@ async def test_list_parses_the_documented_example() -> None:
 
 
 async def test_get_with_detail_returns_every_field() -> None:
-    upstream = Upstream({("GET", "/record/4564/2"): documented("record_get")})
+    upstream = Upstream({"GET /record/4564/2": documented("record_get")})
     async with mock_session(upstream, location_id=4564) as s:
         compact = structured(await s.call("get_appointment", {"appointment_id": 2}))["appointment"]
         full = structured(await s.call("get_appointment", {"appointment_id": 2, "detail": True}))[
@@ -87,7 +60,7 @@ async def test_get_with_detail_returns_every_field() -> None:
 
 
 async def test_partner_list_parses_the_documented_example() -> None:
-    upstream = Upstream({("GET", "/records/partner"): documented("records_partner")})
+    upstream = Upstream({"GET /records/partner": documented("records_partner")})
     async with mock_session(upstream, location_id=4564) as s:
         out = structured(await s.call("list_partner_appointments", {"count": 10}))
     assert out["items"]
@@ -127,7 +100,7 @@ async def test_partner_list_parses_the_documented_example() -> None:
 )
 async def test_bad_bookings_are_refused_before_any_write(arguments: dict[str, Any], field: str) -> None:
     upstream = Upstream(
-        {("GET", "/client/4564/1"): {"success": True, "data": {"id": 1, "name": "A", "phone": "+1"}}}
+        {"GET /client/4564/1": {"success": True, "data": {"id": 1, "name": "A", "phone": "+1"}}}
     )
     async with mock_session(upstream, location_id=4564) as s:
         result = await s.call("create_appointment", arguments)
@@ -216,8 +189,8 @@ async def test_update_sends_the_full_record_and_keeps_what_was_not_passed() -> N
     updated = {**original, "datetime": "2026-01-17T11:00:00-05:00"}
     upstream = Upstream(
         {
-            ("GET", f"/record/4564/{original['id']}"): {"success": True, "data": original, "meta": []},
-            ("PUT", f"/record/4564/{original['id']}"): httpx.Response(
+            f"GET /record/4564/{original['id']}": {"success": True, "data": original, "meta": []},
+            f"PUT /record/4564/{original['id']}": httpx.Response(
                 201, json={"success": True, "data": updated, "meta": []}
             ),
         }

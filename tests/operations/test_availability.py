@@ -4,6 +4,7 @@ examples and their variants) and against the embedded sandbox."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -11,38 +12,11 @@ import pytest
 
 from tests.conftest import CANARY_PARTNER, CANARY_USER
 from tests.harness import mock_session, sandbox_session, text_of
+from tests.operations.upstream import FakeUpstream, envelope
 
 pytestmark = pytest.mark.anyio
 
-Json = Any
-
-
-def envelope(data: Json, meta: Json = None, status: int = 200) -> httpx.Response:
-    return httpx.Response(status, json={"success": True, "data": data, "meta": [] if meta is None else meta})
-
-
-NOT_FOUND = httpx.Response(404, json={"success": False, "data": None, "meta": {"message": "Not found"}})
-
-
-class Upstream:
-    """A fake Altegio: location 1 in `zone`, fixed answers per `METHOD /path`, every request kept."""
-
-    def __init__(self, routes: dict[str, httpx.Response], zone: str = "America/New_York") -> None:
-        self.routes = routes
-        self.zone = zone
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path.removeprefix("/api/v1")
-        if request.method == "GET" and path == "/company/1":
-            return envelope({"id": 1, "title": "Hudson Hair Studio", "timezone_name": self.zone})
-        return self.routes.get(f"{request.method} {path}", NOT_FOUND)
-
-    def api(self, path: str) -> httpx.Request:
-        found = [r for r in self.requests if r.url.path.removeprefix("/api/v1") == path]
-        assert len(found) == 1, [str(r.url) for r in self.requests]
-        return found[0]
+Upstream = partial(FakeUpstream, zone="America/New_York")
 
 
 def query(request: httpx.Request) -> list[tuple[str, str]]:

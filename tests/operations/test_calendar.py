@@ -3,43 +3,17 @@ docs disagree on, validation, 404s, and the sandbox."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.harness import mock_session, sandbox_session, text_of
+from tests.operations.upstream import FakeUpstream, Json, envelope
 
 pytestmark = pytest.mark.anyio
 
-Json = Any
-
-
-def envelope(data: Json, meta: Json = None) -> httpx.Response:
-    return httpx.Response(200, json={"success": True, "data": data, "meta": [] if meta is None else meta})
-
-
-NOT_FOUND = httpx.Response(404, json={"success": False, "data": None, "meta": {"message": "Not found"}})
-
-
-class Upstream:
-    """A fake Altegio: location 1 in New York, fixed answers per `METHOD /path`, every request kept."""
-
-    def __init__(self, routes: dict[str, httpx.Response]) -> None:
-        self.routes = routes
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path.removeprefix("/api/v1")
-        if request.method == "GET" and path == "/company/1":
-            return envelope({"id": 1, "title": "Hudson Hair Studio", "timezone_name": "America/New_York"})
-        return self.routes.get(f"{request.method} {path}", NOT_FOUND)
-
-    def api(self, path: str) -> httpx.Request:
-        found = [r for r in self.requests if r.url.path.removeprefix("/api/v1") == path]
-        assert len(found) == 1, [str(r.url) for r in self.requests]
-        return found[0]
+Upstream = partial(FakeUpstream, zone="America/New_York")
 
 
 # GET /timetable/dates YAML example (bundle ~1,024k): datetimes, although the page promises dates.

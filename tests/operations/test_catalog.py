@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import copy
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
-from mcp.types import CallToolResult
 
 from altegio_mcp.sandbox import NEW_YORK_LOCATION_ID
 from tests.harness import mock_session, sandbox_session, text_of
+from tests.operations.upstream import FakeUpstream, envelope, structured
 
 pytestmark = pytest.mark.anyio
 
@@ -113,32 +113,14 @@ LISTED_404 = {
 }
 
 
-def envelope(data: Any, meta: Any = None) -> dict[str, Any]:
-    return {"success": True, "data": data, "meta": [] if meta is None else meta}
-
-
-class Upstream:
-    def __init__(self, routes: dict[str, httpx.Response]) -> None:
-        self.routes = routes
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path.removeprefix("/api/v1")
-        return self.routes.get(path, httpx.Response(404, json=LISTED_404))
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
+Upstream = partial(FakeUpstream, not_found=LISTED_404)
 
 
 # --- list_services ------------------------------------------------------------------------------------
 
 
 async def test_list_services_documented_example_and_filters() -> None:
-    upstream = Upstream({"/services/1": httpx.Response(200, json=envelope(SERVICES_EXAMPLE))})
+    upstream = Upstream({"GET /services/1": envelope(SERVICES_EXAMPLE)})
     async with mock_session(upstream) as s:
         result = await s.call("list_services", {"team_member_id": 5905, "category_id": 10279684})
     data = structured(result)
@@ -162,7 +144,7 @@ async def test_list_services_documented_example_and_filters() -> None:
 async def test_list_services_accepts_the_legacy_staff_id_and_adds_detail() -> None:
     services = copy.deepcopy(SERVICES_EXAMPLE)
     services[0].update({"active": 0, "price_min": 120, "price_max": 140, "title": "Colour"})
-    upstream = Upstream({"/services/7": httpx.Response(200, json=envelope(services))})
+    upstream = Upstream({"GET /services/7": envelope(services)})
     async with mock_session(upstream) as s:
         result = await s.call("list_services", {"company_id": 7, "staff_id": 12, "detail": True})
     item = structured(result)["items"][0]
@@ -189,7 +171,7 @@ async def test_list_services_bad_category_sends_nothing() -> None:
     ids=["bundle-array", "page-object"],
 )
 async def test_get_service_reads_both_documented_shapes(data: Any, meta: Any) -> None:
-    upstream = Upstream({"/company/1/services/83169": httpx.Response(200, json=envelope(data, meta))})
+    upstream = Upstream({"GET /company/1/services/83169": envelope(data, meta)})
     async with mock_session(upstream) as s:
         result = await s.call("get_service", {"service_id": 83169})
     service = structured(result)["service"]
@@ -202,9 +184,7 @@ async def test_get_service_reads_both_documented_shapes(data: Any, meta: Any) ->
 
 
 async def test_get_service_nobody_provides_it() -> None:
-    upstream = Upstream(
-        {"/company/1/services/79067": httpx.Response(200, json=envelope(COMPANY_SERVICES_EXAMPLE[:1]))}
-    )
+    upstream = Upstream({"GET /company/1/services/79067": envelope(COMPANY_SERVICES_EXAMPLE[:1])})
     async with mock_session(upstream) as s:
         result = await s.call("get_service", {"service_id": 79067})
     assert structured(result)["service"]["team_members"] == []
@@ -219,9 +199,7 @@ async def test_get_service_unknown_id_names_it_and_the_list_tool() -> None:
 
 
 async def test_get_service_answer_without_that_service_is_a_not_found() -> None:
-    upstream = Upstream(
-        {"/company/1/services/5": httpx.Response(200, json=envelope(COMPANY_SERVICES_EXAMPLE))}
-    )
+    upstream = Upstream({"GET /company/1/services/5": envelope(COMPANY_SERVICES_EXAMPLE)})
     async with mock_session(upstream) as s:
         result = await s.call("get_service", {"service_id": 5})
     assert result.is_error and "No service 5" in text_of(result)
@@ -241,10 +219,8 @@ async def test_get_service_bad_id_sends_nothing() -> None:
 async def test_list_service_categories_all_then_one() -> None:
     upstream = Upstream(
         {
-            "/company/1/service_categories": httpx.Response(
-                200, json=envelope(CATEGORIES_EXAMPLE, {"total_count": 2})
-            ),
-            "/company/1/service_categories/345": httpx.Response(200, json=envelope(CATEGORIES_EXAMPLE[:1])),
+            "GET /company/1/service_categories": envelope(CATEGORIES_EXAMPLE, {"total_count": 2}),
+            "GET /company/1/service_categories/345": envelope(CATEGORIES_EXAMPLE[:1]),
         }
     )
     async with mock_session(upstream) as s:

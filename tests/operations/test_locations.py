@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
-from mcp.types import CallToolResult
 
 from altegio_mcp.operations import locations
 from altegio_mcp.sandbox import DUBAI_LOCATION_ID, NEW_YORK_LOCATION_ID
 from tests.conftest import CANARY_PARTNER, CANARY_USER
 from tests.harness import mock_session, sandbox_session, text_of
+from tests.operations.upstream import NOT_FOUND_BARE, FakeUpstream, envelope, structured
 
 pytestmark = pytest.mark.anyio
 
@@ -90,30 +91,7 @@ WINTER = datetime(2026, 11, 27, 12, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 1, 12, tzinfo=UTC)
 
 
-def envelope(data: Any, meta: Any = None) -> dict[str, Any]:
-    return {"success": True, "data": data, "meta": [] if meta is None else meta}
-
-
-class Upstream:
-    """Records every request and answers from a path → response table."""
-
-    def __init__(self, routes: dict[str, httpx.Response]) -> None:
-        self.routes = routes
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path.removeprefix("/api/v1")
-        return self.routes.get(path, httpx.Response(404, json={"success": False, "data": None, "meta": []}))
-
-    def sent(self) -> list[str]:
-        return [f"{r.method} {r.url.path.removeprefix('/api/v1')}" for r in self.requests]
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
+Upstream = partial(FakeUpstream, not_found=NOT_FOUND_BARE)
 
 
 @pytest.fixture(autouse=True)
@@ -126,11 +104,11 @@ def _winter(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_whoami_lists_managed_locations_and_never_a_token() -> None:
-    upstream = Upstream({"/companies": httpx.Response(200, json=envelope(COMPANIES_EXAMPLE))})
+    upstream = Upstream({"GET /companies": envelope(COMPANIES_EXAMPLE)})
     async with mock_session(upstream) as s:
         result = await s.call("whoami")
         # The zone was remembered: reading comments of that location needs no `GET /company/1050`.
-        upstream.routes["/clients/1050/clients/7/comments"] = httpx.Response(200, json=envelope([]))
+        upstream.routes["GET /clients/1050/clients/7/comments"] = envelope([])
         assert not (await s.call("list_client_comments", {"location_id": 1050, "client_id": 7})).is_error
     data = structured(result)
     assert data["user"] == "local user"
@@ -149,7 +127,7 @@ async def test_whoami_lists_managed_locations_and_never_a_token() -> None:
         }
     ]
     assert upstream.requests[0].url.params["my"] == "1"
-    assert "GET /company/1050" not in upstream.sent()
+    assert "GET /company/1050" not in upstream.calls()
     everything = text_of(result) + json.dumps(data)
     assert CANARY_USER not in everything and CANARY_PARTNER not in everything
     assert "La Visage" in text_of(result) and "UTC-05:00" in text_of(result)
@@ -171,7 +149,7 @@ async def test_whoami_with_refused_token_says_to_log_in() -> None:
     refused = httpx.Response(
         401, json={"success": False, "data": None, "meta": {"message": "Authentication needed."}}
     )
-    async with mock_session(Upstream({"/companies": refused})) as s:
+    async with mock_session(Upstream({"GET /companies": refused})) as s:
         result = await s.call("whoami")
     data = structured(result)
     assert "401" in data["notes"][0] and "altegio-mcp login" in data["notes"][0]
@@ -188,7 +166,7 @@ async def test_list_locations_documented_example(
     monkeypatch: pytest.MonkeyPatch, clock: datetime, offset: str
 ) -> None:
     monkeypatch.setattr(locations, "clock", lambda: clock)
-    upstream = Upstream({"/companies": httpx.Response(200, json=envelope(COMPANIES_EXAMPLE))})
+    upstream = Upstream({"GET /companies": envelope(COMPANIES_EXAMPLE)})
     async with mock_session(upstream) as s:
         result = await s.call("list_locations", {"count": 1})
     data = structured(result)
@@ -208,7 +186,7 @@ async def test_list_locations_documented_example(
 
 
 async def test_list_locations_all_uses_the_partner_token_only() -> None:
-    upstream = Upstream({"/companies": httpx.Response(200, json=envelope(COMPANIES_EXAMPLE))})
+    upstream = Upstream({"GET /companies": envelope(COMPANIES_EXAMPLE)})
     async with mock_session(upstream) as s:
         data = structured(await s.call("list_locations", {"my": False, "active": True, "detail": True}))
     request = upstream.requests[0]
@@ -219,7 +197,7 @@ async def test_list_locations_all_uses_the_partner_token_only() -> None:
 
 async def test_list_locations_without_zone_falls_back_to_the_numeric_offset() -> None:
     item = {"id": 5, "title": "No zone", "timezone": 5.5}
-    upstream = Upstream({"/companies": httpx.Response(200, json=envelope([item]))})
+    upstream = Upstream({"GET /companies": envelope([item])})
     async with mock_session(upstream) as s:
         data = structured(await s.call("list_locations"))
     assert data["items"][0]["utc_offset"] == "+05:30"
@@ -240,7 +218,7 @@ async def test_list_locations_bad_arguments_send_nothing(args: dict[str, Any]) -
 
 
 async def test_get_location_documented_example_is_partner_only() -> None:
-    upstream = Upstream({"/company/37532": httpx.Response(200, json=envelope(COMPANY_EXAMPLE))})
+    upstream = Upstream({"GET /company/37532": envelope(COMPANY_EXAMPLE)})
     async with mock_session(upstream) as s:
         result = await s.call("get_location", {"location_id": 37532, "detail": True})
     data = structured(result)
@@ -259,7 +237,7 @@ async def test_get_location_documented_example_is_partner_only() -> None:
 
 
 async def test_get_location_uses_the_default_location() -> None:
-    upstream = Upstream({"/company/1": httpx.Response(200, json=envelope({**COMPANY_EXAMPLE, "id": 1}))})
+    upstream = Upstream({"GET /company/1": envelope({**COMPANY_EXAMPLE, "id": 1})})
     async with mock_session(upstream) as s:
         assert structured(await s.call("get_location"))["location"]["id"] == 1
 
@@ -269,14 +247,14 @@ async def test_get_location_unknown_id_names_it_and_the_list_tool() -> None:
     missing = httpx.Response(
         404, json={"errors": {"code": 404, "message": "Not found"}, "meta": {"message": "Not found"}}
     )
-    async with mock_session(Upstream({"/company/999": missing})) as s:
+    async with mock_session(Upstream({"GET /company/999": missing})) as s:
         result = await s.call("get_location", {"location_id": 999})
     assert result.is_error
     assert "No location 999" in text_of(result) and "list_locations" in text_of(result)
 
 
 async def test_get_location_accepts_the_legacy_argument_name() -> None:
-    upstream = Upstream({"/company/37532": httpx.Response(200, json=envelope(COMPANY_EXAMPLE))})
+    upstream = Upstream({"GET /company/37532": envelope(COMPANY_EXAMPLE)})
     async with mock_session(upstream) as s:
         assert structured(await s.call("get_location", {"company_id": 37532}))["location"]["id"] == 37532
 

@@ -6,17 +6,23 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from mcp.types import CallToolResult
 
 from altegio_mcp.operations import recurring
 from tests.harness import mock_session, sandbox_session, text_of
+from tests.operations.upstream import (
+    NOT_FOUND_BARE,
+    FakeUpstream,
+    envelope,
+    path_of,
+    structured,
+    token_in,
+)
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("own_state_dir")]
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LOCATION = {"id": 1, "title": "Bloom Hair Studio", "timezone_name": "America/New_York"}
@@ -109,13 +115,6 @@ DAYS = {11: ("mon", "2026-11-23"), 12: ("wed", "2026-11-25")}
 SERIES_ID = 501
 
 
-def envelope(data: Any, meta: Any = None) -> dict[str, Any]:
-    return {"success": True, "data": data, "meta": [] if meta is None else meta}
-
-
-NOT_FOUND = httpx.Response(404, json={"success": False, "data": None, "meta": []})
-
-
 def occurrences(day_id: int, *, deleted_last: bool = False) -> list[dict[str, Any]]:
     """Weekly occurrences of a day: one past, three future (the last one deleted, if asked)."""
     first = datetime.fromisoformat(DAYS[day_id][1] + "T14:00:00-05:00")
@@ -153,19 +152,17 @@ def day_json(day_id: int, with_events: bool = True) -> dict[str, Any]:
     return data
 
 
-class FakeAltegio:
+class FakeAltegio(FakeUpstream):
     """Location 1, schedule 9 with days 11 and 12, and client series made through POST."""
 
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
+        super().__init__(location=LOCATION, not_found=NOT_FOUND_BARE)
         self.series: dict[int, list[int]] = {}
         self.search_answer: Any = SCHEDULE_EXAMPLE
         self.create_answer: dict[str, Any] | None = None
 
     def writes(self) -> list[str]:
-        return [
-            f"{r.method} {r.url.path.removeprefix('/api/v1')}" for r in self.requests if r.method != "GET"
-        ]
+        return [line for line in self.calls() if not line.startswith("GET ")]
 
     def client_schedule(self, series_id: int) -> dict[str, Any]:
         return {
@@ -175,12 +172,9 @@ class FakeAltegio:
             "days": [day_json(d) for d in self.series[series_id]],
         }
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path.removeprefix("/api/v1")
+    def unrouted(self, request: httpx.Request) -> httpx.Response:
+        path = path_of(request)
         base = "/company/1/schedules"
-        if path == "/company/1":
-            return httpx.Response(200, json=envelope(LOCATION))
         if path == f"{base}/search/activity/77":
             return httpx.Response(200, json=envelope(self.search_answer, {}))
         match = re.fullmatch(rf"{base}/9/days/(\d+)/events", path)
@@ -202,30 +196,12 @@ class FakeAltegio:
             if request.method == "DELETE" and series_id in self.series:
                 del self.series[series_id]
                 return httpx.Response(204)
-        return NOT_FOUND
-
-
-@pytest.fixture(autouse=True)
-def _own_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The server keeps its series ledger and audit under the user state dir: use a fresh one."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+        return super().unrouted(request)
 
 
 @pytest.fixture(autouse=True)
 def _fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recurring, "utc_now", lambda: NOW)
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-def token_in(text: str) -> str:
-    match = re.search(r'confirmation_token="([^"]+)"', text)
-    assert match, text
-    return match.group(1)
 
 
 CREATE = {"location_id": 1, "schedule_id": 9, "client_id": 5, "schedule_day_ids": [11, 12]}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
-from mcp.types import CallToolResult
 
 from altegio_mcp.sandbox import LONDON_LOCATION_ID
 from tests.harness import mock_session, sandbox_session, text_of
+from tests.operations.upstream import FakeUpstream, envelope, structured
 
 pytestmark = pytest.mark.anyio
 
@@ -88,25 +88,7 @@ NOT_LISTED = {
 }
 
 
-def envelope(data: Any, meta: Any = None) -> dict[str, Any]:
-    return {"success": True, "data": data, "meta": [] if meta is None else meta}
-
-
-class Upstream:
-    def __init__(self, routes: dict[str, httpx.Response]) -> None:
-        self.routes = routes
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path.removeprefix("/api/v1")
-        return self.routes.get(path, httpx.Response(404, json=NOT_LISTED))
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
+Upstream = partial(FakeUpstream, not_found=NOT_LISTED)
 
 
 def roster() -> list[dict[str, Any]]:
@@ -125,7 +107,7 @@ def roster() -> list[dict[str, Any]]:
 
 
 async def test_list_team_members_leaves_out_unavailable_ones() -> None:
-    upstream = Upstream({"/staff/1": httpx.Response(200, json=envelope(roster()))})
+    upstream = Upstream({"GET /staff/1": envelope(roster())})
     async with mock_session(upstream) as s:
         result = await s.call("list_team_members")
     data = structured(result)
@@ -146,7 +128,7 @@ async def test_list_team_members_leaves_out_unavailable_ones() -> None:
 
 
 async def test_list_team_members_include_unavailable_shows_flags() -> None:
-    upstream = Upstream({"/staff/1": httpx.Response(200, json=envelope(roster()))})
+    upstream = Upstream({"GET /staff/1": envelope(roster())})
     async with mock_session(upstream) as s:
         result = await s.call("list_team_members", {"include_unavailable": True, "detail": True})
     items = {m["id"]: m for m in structured(result)["items"]}
@@ -174,7 +156,7 @@ async def test_list_team_members_bad_location_sends_nothing() -> None:
     ids=["page-object", "bundle-one-item-array"],
 )
 async def test_get_team_member_reads_both_documented_shapes(data: Any, meta: Any) -> None:
-    upstream = Upstream({"/company/1/staff/1001539": httpx.Response(200, json=envelope(data, meta))})
+    upstream = Upstream({"GET /company/1/staff/1001539": envelope(data, meta)})
     async with mock_session(upstream) as s:
         result = await s.call("get_team_member", {"team_member_id": 1001539})
     assert structured(result)["team_member"] == {
@@ -194,9 +176,7 @@ async def test_get_team_member_unknown_id_names_it_and_the_list_tool() -> None:
 
 
 async def test_get_team_member_accepts_the_legacy_staff_id() -> None:
-    upstream = Upstream(
-        {"/company/1/staff/1001539": httpx.Response(200, json=envelope(COMPANY_STAFF_EXAMPLE))}
-    )
+    upstream = Upstream({"GET /company/1/staff/1001539": envelope(COMPANY_STAFF_EXAMPLE)})
     async with mock_session(upstream) as s:
         result = await s.call("get_team_member", {"staff_id": 1001539})
     assert structured(result)["team_member"]["id"] == 1001539

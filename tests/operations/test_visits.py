@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,15 +12,21 @@ import pytest
 from mcp.client.context import ClientRequestContext
 from mcp.types import (
     BlobResourceContents,
-    CallToolResult,
     ElicitRequestParams,
     ElicitResult,
     EmbeddedResource,
 )
 
 from tests.harness import mock_session, sandbox_session, text_of
+from tests.operations.upstream import (
+    NOT_FOUND_BARE,
+    FakeUpstream,
+    envelope,
+    structured,
+    token_in,
+)
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("own_state_dir")]
 
 LOCATION = {"id": 4564, "title": "Business Example", "timezone_name": "America/New_York"}
 
@@ -153,46 +157,36 @@ RECORD_ID = 37955315
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
-def envelope(data: Any, meta: Any = None) -> dict[str, Any]:
-    return {"success": True, "data": data, "meta": [] if meta is None else meta}
+NOT_FOUND = httpx.Response(404, json=NOT_FOUND_BARE)
 
 
-NOT_FOUND = httpx.Response(404, json={"success": False, "data": None, "meta": []})
-
-
-class FakeAltegio:
+class FakeAltegio(FakeUpstream):
     """A location, one visit (with services and a payment so amounts show), details, the receipt."""
 
     def __init__(self, visit: dict[str, Any] | None = None, details: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            {
+                f"GET /visits/{VISIT_ID}": lambda _: envelope(self.visit),
+                f"PUT /visits/{VISIT_ID}/{RECORD_ID}": self.put,
+                f"GET /visit/details/4564/{RECORD_ID}/{VISIT_ID}": lambda _: envelope(self.details),
+                f"GET /attendance/receipt_print/{VISIT_ID}": lambda _: self.receipt,
+            },
+            location=LOCATION,
+            not_found=NOT_FOUND_BARE,
+        )
         self.visit = copy.deepcopy(visit if visit is not None else VISIT_EXAMPLE)
         self.details = copy.deepcopy(details if details is not None else DETAILS_EXAMPLE)
-        self.requests: list[httpx.Request] = []
         self.puts: list[dict[str, Any]] = []
         self.receipt: httpx.Response = httpx.Response(
             200, content=PDF, headers={"content-type": "application/pdf"}
         )
 
-    def upstream(self) -> list[str]:
-        return [f"{r.method} {r.url.path.removeprefix('/api/v1')}" for r in self.requests]
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path.removeprefix("/api/v1")
-        if path == "/company/4564":
-            return httpx.Response(200, json=envelope(LOCATION))
-        if path == f"/visits/{VISIT_ID}" and request.method == "GET":
-            return httpx.Response(200, json=envelope(self.visit))
-        if path == f"/visits/{VISIT_ID}/{RECORD_ID}" and request.method == "PUT":
-            body = json.loads(request.content)
-            self.puts.append(body)
-            self.visit["attendance"] = body["attendance"]
-            self.visit["comment"] = body["comment"]
-            return httpx.Response(200)
-        if path == f"/visit/details/4564/{RECORD_ID}/{VISIT_ID}":
-            return httpx.Response(200, json=envelope(self.details))
-        if path == f"/attendance/receipt_print/{VISIT_ID}":
-            return self.receipt
-        return NOT_FOUND
+    def put(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.puts.append(body)
+        self.visit["attendance"] = body["attendance"]
+        self.visit["comment"] = body["comment"]
+        return httpx.Response(200)
 
 
 def priced_visit() -> dict[str, Any]:
@@ -205,24 +199,6 @@ def priced_details() -> dict[str, Any]:
     details = copy.deepcopy(DETAILS_EXAMPLE)
     details["items"][0]["cost"] = 55
     return details
-
-
-@pytest.fixture(autouse=True)
-def _own_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The server keeps its series ledger and audit under the user state dir: use a fresh one."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-def token_in(text: str) -> str:
-    match = re.search(r'confirmation_token="([^"]+)"', text)
-    assert match, text
-    return match.group(1)
 
 
 # --- get_visit --------------------------------------------------------------------------------------
@@ -345,7 +321,7 @@ async def test_update_visit_comment_only_runs_at_once() -> None:
     assert data["changed"] == ["comment"]
     assert data["visit"]["comment"] == "Came early"
     # read, write, read again (the PUT answers without a body)
-    assert [line for line in fake.upstream() if "visits" in line] == [
+    assert [line for line in fake.calls() if "visits" in line] == [
         f"GET /visits/{VISIT_ID}",
         f"PUT /visits/{VISIT_ID}/{RECORD_ID}",
         f"GET /visits/{VISIT_ID}",
