@@ -50,7 +50,6 @@ class Approval:
 
     granted: bool
     path: str
-    detail: str = ""
 
 
 def client_can_elicit(ctx: Context[Any, Any]) -> bool:
