@@ -11,12 +11,27 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import anyio
 import httpx
 import platformdirs
-from mcp.server.mcpserver import MCPServer
-from pydantic import SecretStr
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.stdio import stdio_server
+from mcp.shared._stream_protocols import ReadStream, WriteStream
+from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
+from mcp.types import (
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    ErrorData,
+    GetPromptResult,
+    InputRequiredResult,
+    JSONRPCError,
+    RequestId,
+)
+from pydantic import SecretStr, ValidationError
 
 from altegio_mcp import __version__
 from altegio_mcp.audit import AuditLog
@@ -113,11 +128,92 @@ def local_caller(upstream: Upstream) -> Caller:
     )
 
 
+class AltegioMCP(MCPServer[Runtime]):
+    """`MCPServer` whose `prompts/get` refuses an unknown prompt or a missing argument as the spec says.
+
+    The SDK answers both with JSON-RPC code 0 and logs a traceback; a caller's mistake is
+    `-32602 Invalid params`, answered quietly.
+    """
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Runtime, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        known = {prompt.name: prompt for prompt in await self.list_prompts()}
+        prompt = known.get(name)
+        if prompt is None:
+            names = ", ".join(sorted(known)) or "none"
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt {name!r}; the prompts here are: {names}")
+        given = arguments or {}
+        missing = [a.name for a in prompt.arguments or [] if a.required and given.get(a.name) in (None, "")]
+        if missing:
+            raise MCPError(
+                INVALID_PARAMS, f"Prompt {name!r} needs the argument(s): {', '.join(sorted(missing))}"
+            )
+        return await super().get_prompt(name, arguments, context)
+
+    async def run_stdio_async(self) -> None:
+        """Serve stdio, answering a line that is not JSON-RPC instead of dropping it.
+
+        The SDK's stdio transport hands an unparseable line to the server as an exception item,
+        which the server ignores, so the client waits forever for an answer. JSON-RPC says: a line
+        that is not JSON gets `-32700 Parse error`, a JSON value that is not a request gets
+        `-32600 Invalid Request`, both with `"id": null` unless the id could be read.
+        """
+        async with stdio_server() as (read_stream, write_stream):
+            await self.serve_streams(read_stream, write_stream)
+
+    async def serve_streams(
+        self,
+        read_stream: ReadStream[SessionMessage | Exception],
+        write_stream: WriteStream[SessionMessage],
+    ) -> None:
+        """One connection over a pair of transport streams, with unreadable messages answered."""
+        to_server, from_transport = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+        async def pump() -> None:
+            async with to_server, read_stream:
+                async for item in read_stream:
+                    if isinstance(item, Exception):
+                        await write_stream.send(SessionMessage(unreadable_message_error(item)))
+                    else:
+                        await to_server.send(item)
+
+        lowlevel = self._lowlevel_server
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pump)
+            await lowlevel.run(from_transport, write_stream, lowlevel.create_initialization_options())
+            tg.cancel_scope.cancel()
+
+
+def unreadable_message_error(exc: Exception) -> JSONRPCError:
+    """The JSON-RPC answer to an inbound line the transport could not turn into a message."""
+    errors = exc.errors() if isinstance(exc, ValidationError) else []
+    if not errors or any(e["type"] == "json_invalid" for e in errors):
+        return JSONRPCError(
+            jsonrpc="2.0", id=None, error=ErrorData(code=PARSE_ERROR, message="Parse error: not valid JSON")
+        )
+    request_id: RequestId | None = None
+    for error in errors:
+        raw = error.get("input")
+        candidate = cast(dict[str, Any], raw).get("id") if isinstance(raw, dict) else None
+        if isinstance(candidate, str | int) and not isinstance(candidate, bool):
+            request_id = candidate
+            break
+    return JSONRPCError(
+        jsonrpc="2.0",
+        id=request_id,
+        error=ErrorData(code=INVALID_REQUEST, message="Invalid Request: not a JSON-RPC 2.0 message"),
+    )
+
+
 @dataclass(slots=True)
 class AltegioServer:
     """The MCP server plus what tests and transports need to reach behind it."""
 
-    mcp: MCPServer[Runtime]
+    mcp: AltegioMCP
     runtime: Runtime
     upstream: Upstream
 
@@ -158,7 +254,7 @@ def build_server(
             yield runtime
 
     instructions = (SANDBOX_NOTE if settings.sandbox else "") + INSTRUCTIONS
-    server = MCPServer(
+    server = AltegioMCP(
         name="altegio-mcp",
         title="Altegio" + (" (sandbox)" if settings.sandbox else ""),
         instructions=instructions,

@@ -1,0 +1,68 @@
+"""Protocol-level answers: JSON-RPC error codes for a caller's mistakes, with no traceback logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+from mcp import MCPError
+from mcp.types import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR
+
+from tests.harness import sandbox_session
+
+pytestmark = pytest.mark.anyio
+
+INIT_PARAMS = {
+    "protocolVersion": "2025-11-25",
+    "capabilities": {},
+    "clientInfo": {"name": "t", "version": "1"},
+}
+
+
+async def test_prompt_mistakes_answer_invalid_params_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with sandbox_session() as s:
+        with pytest.raises(MCPError) as unknown:
+            await s.client.get_prompt("no_such_prompt", {})
+        with pytest.raises(MCPError) as missing:
+            await s.client.get_prompt("book_appointment", {"service": "haircut"})
+        with pytest.raises(MCPError) as empty:
+            await s.client.get_prompt("book_appointment", {"client": "", "service": "haircut"})
+        fine = await s.client.get_prompt("book_appointment", {"client": "Anna", "service": "haircut"})
+    assert unknown.value.code == INVALID_PARAMS
+    assert "no_such_prompt" in unknown.value.message
+    assert "book_appointment" in unknown.value.message  # names the prompts that exist
+    assert missing.value.code == INVALID_PARAMS
+    assert "client" in missing.value.message
+    assert empty.value.code == INVALID_PARAMS
+    assert fine.messages
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+def test_stdio_answers_unreadable_lines_instead_of_hanging() -> None:
+    """A bad line gets -32700 (not JSON) or -32600 (not JSON-RPC), and the session goes on."""
+    lines = [
+        "this is not json",
+        json.dumps({"jsonrpc": "2.0", "id": 3, "method": 5}),
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INIT_PARAMS}),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "altegio_mcp", "serve", "--sandbox"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    by_id = {answer.get("id"): answer for answer in answers}
+    assert len(answers) == 3, done.stdout
+    assert by_id[None]["error"]["code"] == PARSE_ERROR
+    assert by_id[3]["error"]["code"] == INVALID_REQUEST
+    assert by_id[1]["result"]["serverInfo"]["name"] == "altegio-mcp"
+    assert "Traceback" not in done.stderr
