@@ -20,7 +20,7 @@ from pydantic import JsonValue, SecretStr, ValidationError
 
 from altegio_mcp import __version__
 from altegio_mcp.client import AltegioClient
-from altegio_mcp.credentials import CredentialStore, Identity
+from altegio_mcp.credentials import CredentialStore, Identity, sign_in
 from altegio_mcp.errors import AltegioError, AuthenticationFailed, ValidationFailed
 from altegio_mcp.settings import Settings
 
@@ -130,26 +130,8 @@ async def login_flow(
 ) -> tuple[Identity, str]:
     """`POST /auth` with the partner token; store the user token; return who and where."""
     async with AltegioClient(settings, transport=transport) as client:
-        res = await client.request(
-            "POST",
-            "/auth",
-            dict[str, JsonValue],
-            json_body={"login": login, "password": password.get_secret_value()},
-            auth_mode="partner",
-        )
-    data = res.data
-    token = data.get("user_token")
-    if not isinstance(token, str) or not token:
-        raise AltegioError("Altegio accepted the login but sent no user token", method="POST", path="/auth")
-    raw_id = data.get("id")
-    identity = Identity(
-        id=raw_id if isinstance(raw_id, int) else None,
-        name=str(data["name"]) if data.get("name") else None,
-        login=str(data.get("login") or login),
-        email=str(data["email"]) if data.get("email") else None,
-        phone=str(data["phone"]) if data.get("phone") else None,
-    )
-    where = CredentialStore(settings).save(SecretStr(token), identity, settings.partner_token)
+        token, identity = await sign_in(client, login, password)
+    where = CredentialStore(settings).save(token, identity, settings.partner_token)
     return identity, where
 
 

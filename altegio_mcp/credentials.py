@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import platformdirs
-from pydantic import SecretStr
+from pydantic import JsonValue, SecretStr
 
+from altegio_mcp.client import AltegioClient
+from altegio_mcp.errors import AltegioError
 from altegio_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,33 @@ def _keyring() -> Any | None:
     if isinstance(backend, fail.Keyring) or float(getattr(backend, "priority", 0) or 0) <= 0:
         return None
     return keyring
+
+
+async def sign_in(client: AltegioClient, login: str, password: SecretStr) -> tuple[SecretStr, Identity]:
+    """`POST /auth` with the partner token: the user token and who it belongs to.
+
+    The password goes into the request body only; it is never logged or kept.
+    """
+    res = await client.request(
+        "POST",
+        "/auth",
+        dict[str, JsonValue],
+        json_body={"login": login, "password": password.get_secret_value()},
+        auth_mode="partner",
+    )
+    data = res.data
+    token = data.get("user_token")
+    if not isinstance(token, str) or not token:
+        raise AltegioError("Altegio accepted the login but sent no user token", method="POST", path="/auth")
+    raw_id = data.get("id")
+    identity = Identity(
+        id=raw_id if isinstance(raw_id, int) else None,
+        name=str(data["name"]) if data.get("name") else None,
+        login=str(data.get("login") or login),
+        email=str(data["email"]) if data.get("email") else None,
+        phone=str(data["phone"]) if data.get("phone") else None,
+    )
+    return SecretStr(token), identity
 
 
 class CredentialStore:

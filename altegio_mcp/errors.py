@@ -70,6 +70,20 @@ class ConfigurationError(AltegioError):
     """The server lacks what the call needs (a token, a location id)."""
 
 
+class LocationNotGranted(AltegioError):
+    """A location outside the ones the caller's sign-in covers (an OAuth grant names them)."""
+
+    def __init__(self, location_id: int, granted: list[int]) -> None:
+        allowed = ", ".join(str(i) for i in granted)
+        super().__init__(
+            f"location {location_id} is not covered by this sign-in, which covers location(s) {allowed} "
+            "only. Use one of those; for another location the person reconnects the connector and "
+            "chooses it. Nothing was changed."
+        )
+        self.location_id = location_id
+        self.granted = granted
+
+
 class InvalidArgument(AltegioError):
     """An argument that passed the schema but cannot work (a DST gap, a missing pair of fields)."""
 

@@ -68,6 +68,6 @@ class Runtime:
             client=self.client,
             caller=caller,
             locations=self.locations,
-            default_location_id=self.settings.location_id,
+            default_location_id=caller.default_location(self.settings.location_id),
             series=self.series,
         )

@@ -193,9 +193,13 @@ async def list_partner_appointments(ctx: OpContext, a: ListPartnerAppointmentsAr
         "created_start_date": day(a.created_start_date),
         "created_end_date": day(a.created_end_date),
     }
+    if a.location_id is not None:
+        ctx.check_location(a.location_id)
     res = await ctx.call("GET", "/records/partner", APPOINTMENTS, params=params)
     items: list[Appointment] = []
     for wire in res.data:
+        if wire.company_id and not ctx.caller.allows(wire.company_id):
+            continue  # outside the caller's locations
         zone_of = wire.company_id or a.location_id or ctx.default_location_id
         tz = await ctx.zone(zone_of) if zone_of else None
         if tz is None:

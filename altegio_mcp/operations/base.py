@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from altegio_mcp.client import AltegioAuth, AltegioClient, ApiResult, Query
-from altegio_mcp.errors import ConfigurationError, InvalidArgument, Target
+from altegio_mcp.errors import ConfigurationError, InvalidArgument, LocationNotGranted, Target
 from altegio_mcp.text import USER_TEXT_NOTE, clean_text
 from altegio_mcp.timeutil import TimeError, localize, zone
 
@@ -343,13 +343,27 @@ class SeriesLedger:
 
 @dataclass(slots=True)
 class Caller:
-    """Who a call acts for: a label for humans and the Altegio user token it carries."""
+    """Who a call acts for: a label for humans and the Altegio user token it carries.
+
+    `locations` limits the call to those location ids (an OAuth grant names the locations the
+    user chose); None means every location the user token can reach.
+    """
 
     label: str
     auth: AltegioAuth
     key_id: str = "local"
     login: str | None = None
     token_source: str = ""
+    locations: frozenset[int] | None = None
+
+    def allows(self, location_id: int) -> bool:
+        return self.locations is None or location_id in self.locations
+
+    def default_location(self, server_default: int | None) -> int | None:
+        """The server's default location when this caller may use it, else its only location."""
+        if self.locations is None or (server_default is not None and server_default in self.locations):
+            return server_default
+        return next(iter(self.locations)) if len(self.locations) == 1 else None
 
 
 @dataclass(slots=True)
@@ -365,14 +379,22 @@ class OpContext:
     writes_sent: int = 0
 
     def location_id(self, value: int | None) -> int:
+        """The location a call is about: the argument or the default, checked against the caller."""
         if value is not None:
-            return value
+            return self.check_location(value)
         if self.default_location_id is not None:
-            return self.default_location_id
+            return self.check_location(self.default_location_id)
         raise ConfigurationError(
             "location_id is required (no default location is configured): call list_locations to "
             "find the id, then pass it as location_id."
         )
+
+    def check_location(self, location_id: int) -> int:
+        """Refuse, before anything is sent, a location outside the caller's grant."""
+        granted = self.caller.locations
+        if granted is not None and location_id not in granted:
+            raise LocationNotGranted(location_id, sorted(granted))
+        return location_id
 
     async def zone(self, location_id: int) -> ZoneInfo:
         info = await self.locations.get(location_id)

@@ -164,8 +164,13 @@ async def whoami(ctx: OpContext, _a: NoArgs) -> WhoAmI:
         return out
     for wire in res.data:
         remember(ctx, wire)
-    out.locations = [to_location(w) for w in res.data]
+    out.locations = [to_location(w) for w in res.data if granted(ctx, w)]
     return out
+
+
+def granted(ctx: OpContext, wire: WireLocation) -> bool:
+    """Whether the caller may use this location (an OAuth grant lists the ones it covers)."""
+    return ctx.caller.allows(wire.id)
 
 
 def render_whoami(out: WhoAmI) -> str:
@@ -206,7 +211,7 @@ async def list_locations(ctx: OpContext, a: ListLocationsArgs) -> LocationList:
     res = await ctx.call("GET", "/companies", LOCATIONS, params=params, partner_only=not a.my)
     for wire in res.data:
         remember(ctx, wire)
-    items = [to_location(w, detail=a.detail) for w in res.data]
+    items = [to_location(w, detail=a.detail) for w in res.data if granted(ctx, w)]
     return LocationList(items=items, meta=page_meta(res.meta, a.page, a.count, len(items)))
 
 

@@ -176,6 +176,11 @@ def money(value: float | None) -> str:
 
 async def fetch_visit(ctx: OpContext, visit_id: int) -> WireVisit:
     res = await ctx.call("GET", f"/visits/{visit_id}", VISIT, target=visit_target(visit_id))
+    if ctx.caller.locations is not None:
+        # A visit is addressed without its location: check the one it belongs to before use.
+        found = {r.company_id for r in res.data.records if r.company_id}
+        for location_id in sorted(found) or [0]:
+            ctx.check_location(location_id)
     return res.data
 
 

@@ -321,6 +321,8 @@ class GetVisitReceiptArgs(Args):
 
 
 async def get_visit_receipt(ctx: OpContext, a: GetVisitReceiptArgs) -> Receipt:
+    if ctx.caller.locations is not None:
+        await fetch_visit(ctx, a.visit_id)  # refuses a visit outside the caller's locations
     path = f"/attendance/receipt_print/{a.visit_id}"
     res = await ctx.client.request_bytes("GET", path, auth=ctx.caller.auth, target=visit_target(a.visit_id))
     if not res.content.startswith(b"%PDF-"):
