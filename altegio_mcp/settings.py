@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Extra Origin values to accept."
     )
 
+    # Shared state.
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis URL for state shared by replicas (`redis://host:6379/0`); default: a local SQLite file.",
+    )
+
     # Demo mode and logging.
     sandbox: bool = Field(default=False, description="Serve against the embedded sandbox (no credentials).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

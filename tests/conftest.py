@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from tests.redis_server import RedisServer
 
 CANARY_PARTNER = "canary-partner-7f3a9c1e"
 CANARY_USER = "canary-user-5b2d8e40"
@@ -45,3 +49,23 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
     monkeypatch.setenv("ALTEGIO_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
     monkeypatch.setenv("ALTEGIO_CREDENTIAL_STORE", "file")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests flush it before use)."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test."""
+    if not redis_server.ping():
+        redis_server.start()
+    redis_server.command("FLUSHALL")
+    return redis_server.url

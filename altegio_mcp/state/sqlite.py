@@ -1,0 +1,217 @@
+"""The embedded backend: one SQLite file shared by every local process, kept across restarts.
+
+The database is opened lazily on first use, in WAL mode with a busy timeout, and created 0600 in
+a 0700 directory (SQLite gives its `-wal` and `-shm` files the database file's mode). Every
+read-modify-write runs inside `BEGIN IMMEDIATE`, which takes the write lock before reading, so
+`add`, `take` and `acquire` are atomic across processes. Calls run in a worker thread, never on
+the event loop; one connection per store, guarded by a lock. Expired rows are purged now and then.
+`path=None` is a private in-memory database (the sandbox demo).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import anyio.to_thread
+
+from altegio_mcp.state import StateUnavailable
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 5000
+PURGE_EVERY = 500
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL, expires REAL);
+CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL,
+  full_at REAL NOT NULL);
+"""
+
+
+def _escape_like(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SqliteStore:
+    backend = "sqlite"
+
+    def __init__(self, path: Path | None, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._ops = 0
+
+    # --- connection ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path is None:
+            conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            os.chmod(self.path, 0o600)
+            conn = sqlite3.connect(
+                str(self.path),
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        return conn
+
+    def _run(self, work: Callable[[sqlite3.Connection, float], T]) -> T:
+        with self._lock:
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                conn = self._conn
+                now = self._clock()
+                self._ops += 1
+                if self._ops % PURGE_EVERY == 0:
+                    self._purge(conn, now)
+                return work(conn, now)
+            except (sqlite3.Error, OSError) as exc:
+                raise StateUnavailable(
+                    f"the state database could not be used ({type(exc).__name__})"
+                ) from exc
+
+    async def _call(self, work: Callable[[sqlite3.Connection, float], T]) -> T:
+        return await anyio.to_thread.run_sync(self._run, work)
+
+    @staticmethod
+    def _purge(conn: sqlite3.Connection, now: float) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM kv WHERE expires IS NOT NULL AND expires <= ?", (now,))
+            conn.execute("DELETE FROM buckets WHERE full_at <= ?", (now,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _atomic(conn: sqlite3.Connection, body: Callable[[], T]) -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = body()
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    # --- the interface ------------------------------------------------------------------------
+
+    async def get(self, key: str) -> bytes | None:
+        def work(conn: sqlite3.Connection, now: float) -> bytes | None:
+            row = conn.execute(
+                "SELECT value FROM kv WHERE key = ? AND (expires IS NULL OR expires > ?)", (key, now)
+            ).fetchone()
+            return None if row is None else bytes(row[0])
+
+        return await self._call(work)
+
+    async def put(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
+        def work(conn: sqlite3.Connection, now: float) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)",
+                (key, value, None if ttl is None else now + ttl),
+            )
+
+        await self._call(work)
+
+    async def add(self, key: str, value: bytes, *, ttl: float | None = None) -> bool:
+        def work(conn: sqlite3.Connection, now: float) -> bool:
+            def body() -> bool:
+                conn.execute(
+                    "DELETE FROM kv WHERE key = ? AND expires IS NOT NULL AND expires <= ?", (key, now)
+                )
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO kv (key, value, expires) VALUES (?, ?, ?)",
+                    (key, value, None if ttl is None else now + ttl),
+                )
+                return cursor.rowcount == 1
+
+            return self._atomic(conn, body)
+
+        return await self._call(work)
+
+    async def take(self, key: str) -> bytes | None:
+        def work(conn: sqlite3.Connection, now: float) -> bytes | None:
+            def body() -> bytes | None:
+                row = conn.execute("SELECT value, expires FROM kv WHERE key = ?", (key,)).fetchone()
+                if row is None:
+                    return None
+                conn.execute("DELETE FROM kv WHERE key = ?", (key,))
+                expires = row[1]
+                return None if expires is not None and expires <= now else bytes(row[0])
+
+            return self._atomic(conn, body)
+
+        return await self._call(work)
+
+    async def delete(self, key: str) -> None:
+        def work(conn: sqlite3.Connection, _now: float) -> None:
+            conn.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+        await self._call(work)
+
+    async def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        def work(conn: sqlite3.Connection, now: float) -> list[tuple[str, bytes]]:
+            rows = conn.execute(
+                "SELECT key, value FROM kv WHERE key LIKE ? ESCAPE '\\' "
+                "AND (expires IS NULL OR expires > ?) ORDER BY key",
+                (_escape_like(prefix) + "%", now),
+            ).fetchall()
+            # LIKE is case-insensitive for ASCII: keep exact-prefix matches only.
+            return [(str(k), bytes(v)) for k, v in rows if str(k).startswith(prefix)]
+
+        return await self._call(work)
+
+    async def acquire(self, bucket: str, *, rate: float, capacity: float, cost: float = 1.0) -> float:
+        if rate <= 0 or capacity <= 0:
+            raise ValueError("a token bucket needs a positive rate and capacity")
+
+        def work(conn: sqlite3.Connection, now: float) -> float:
+            def body() -> float:
+                row = conn.execute("SELECT tokens, updated FROM buckets WHERE key = ?", (bucket,)).fetchone()
+                tokens, updated = (capacity, now) if row is None else (float(row[0]), float(row[1]))
+                tokens = min(capacity, tokens + max(now - updated, 0.0) * rate)
+                wait = 0.0
+                if tokens >= cost:
+                    tokens -= cost
+                else:
+                    wait = (cost - tokens) / rate
+                conn.execute(
+                    "INSERT OR REPLACE INTO buckets (key, tokens, updated, full_at) VALUES (?, ?, ?, ?)",
+                    (bucket, tokens, now, now + (capacity - tokens) / rate),
+                )
+                return wait
+
+            return self._atomic(conn, body)
+
+        return await self._call(work)
+
+    async def aclose(self) -> None:
+        """Close the file (it reopens on the next call); an in-memory store keeps its data."""
+        if self.path is None:
+            return
+
+        def close() -> None:
+            with self._lock:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+
+        await anyio.to_thread.run_sync(close)
