@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import anyio
 import pytest
 
 from altegio_mcp.settings import Settings
-from altegio_mcp.state import StateStore, StateUnavailable, open_store
+from altegio_mcp.state import StateUnavailable, open_store
 from altegio_mcp.state.redisstore import RedisStore
 from altegio_mcp.state.sqlite import SqliteStore
 from tests.redis_server import free_port
+from tests.state.conftest import StoreFactory
 
 pytestmark = pytest.mark.anyio
-
-StoreFactory = Callable[[], StateStore]
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
-    """Opens stores that share one backend instance (as two processes or replicas would)."""
-    opened: list[StateStore] = []
-    if request.param == "redis":
-        url: str = request.getfixturevalue("redis_url")
-
-        def factory() -> StateStore:
-            opened.append(RedisStore(url))
-            return opened[-1]
-    else:
-
-        def factory() -> StateStore:
-            opened.append(SqliteStore(tmp_path / "state" / "state.sqlite3"))
-            return opened[-1]
-
-    yield factory
-    for store in opened:
-        await store.aclose()
 
 
 async def test_put_get_delete(make_store: StoreFactory) -> None:
@@ -221,8 +197,8 @@ def test_open_store_picks_the_backend(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("ALTEGIO_REDIS_URL")
     default = open_store(Settings())
     assert isinstance(default, SqliteStore)
-    assert default.path is not None
-    assert str(default.path).startswith(os.environ["XDG_STATE_HOME"])
+    assert default.path == default_path()
+    assert default_path().name == "state.sqlite3"
     sandbox = open_store(Settings(sandbox=True))
     assert isinstance(sandbox, SqliteStore)
     assert sandbox.path is None
