@@ -34,9 +34,10 @@ from altegio_mcp.errors import (
     UnsuccessfulResponse,
     error_class_for,
 )
-from altegio_mcp.ratelimit import RateLimiter
+from altegio_mcp.ratelimit import RateLimiter, SharedRateLimiter, fingerprint
 from altegio_mcp.retry import RETRYABLE_STATUSES, is_idempotent, parse_retry_after, retry_delay
 from altegio_mcp.settings import Settings
+from altegio_mcp.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ class AltegioAuth(httpx.Auth):
         if self._user is not None and self._user.get_secret_value():
             value += f", User {self._user.get_secret_value()}"
         return value
+
+    def user_secret(self) -> str | None:
+        """The user token, for naming this caller's rate share (only ever hashed)."""
+        return self._user.get_secret_value() if self.has_user and self._user is not None else None
 
     def secrets(self) -> list[str]:
         """The token values, for scrubbing them out of anything echoed back by the API."""
@@ -201,15 +206,30 @@ class AltegioClient:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         jitter: Callable[[], float] = random.random,
+        state: StateStore | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self._auth = AltegioAuth(self.settings.partner_token, self.settings.user_token)
         self._sleep = sleep
         self._wall_clock = wall_clock
         self._jitter = jitter
-        self.limiter = RateLimiter(
+        self.state = state
+        """The shared state store (rate budget, idempotency keys); None: this process alone."""
+        local = RateLimiter(
             self.settings.rate_per_second, self.settings.rate_per_minute, clock=clock, sleep=sleep
         )
+        self.limiter: RateLimiter | SharedRateLimiter = local
+        if state is not None:
+            partner = self.settings.partner_token
+            self.limiter = SharedRateLimiter(
+                state,
+                fingerprint(partner.get_secret_value() if partner else ""),
+                self.settings.rate_per_second,
+                self.settings.rate_per_minute,
+                local=local,
+                sleep=sleep,
+                clock=clock,
+            )
         self.stats = ClientStats()
         self._http = httpx.AsyncClient(
             base_url=self.settings.base_url + "/",
@@ -398,8 +418,10 @@ class AltegioClient:
         url = path.lstrip("/")
         content = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
         attempt = 0
+        caller = fingerprint((auth or self._auth).user_secret() or "partner")
+        write = method != "GET" and idempotent is not True
         while True:
-            await self.limiter.acquire()
+            await self.limiter.acquire(caller, write=write)
             self.stats.requests += 1
             request = self._http.build_request(method, url, params=_clean_query(params), content=content)
             started = time.perf_counter()

@@ -5,8 +5,9 @@ A token is `v1.<expiry>.<nonce>.<args digest>.<caller digest>.<mac>`: the MAC (H
 the exact tool, arguments and caller it was minted for, until it expires, and only once. The
 digests are in the clear so a refusal can say *why* (other arguments, other caller, expired,
 replayed) instead of a bare "invalid". With a shared secret, tokens work across restarts and
-replicas; the used-token memory is per process, so a replayed token could pass once more on a
-different replica until it expires (documented in the README).
+replicas. A redeemed token is marked used in the state store (an atomic set-if-absent under
+`tok:<mac>`, kept until the token expires), so it stays used after a restart (SQLite) and on every
+replica (Redis). When the store cannot be reached, redeeming fails closed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from altegio_mcp.errors import StateStoreUnreachable
+from altegio_mcp.state import StateStore, StateUnavailable, memory_store
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ class ConfirmationTokens:
         clock: Callable[[], float] = time.time,
         *,
         warn_if_random: bool = True,
+        store: StateStore | None = None,
     ) -> None:
         if secret is None and warn_if_random:
             log.warning(
@@ -60,7 +65,7 @@ class ConfirmationTokens:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
         self._clock = clock
-        self._used: dict[str, float] = {}
+        self.store = store if store is not None else memory_store()
 
     def _mac(self, tool: str, body: str) -> str:
         return hmac.new(self._secret, f"{tool}|{body}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -71,8 +76,9 @@ class ConfirmationTokens:
         body = f"{VERSION}.{expiry}.{nonce}.{_digest(canonical_arguments(arguments))}.{_digest(caller)}"
         return f"{body}.{self._mac(tool, body)}"
 
-    def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], caller: str) -> None:
-        """Accept the token for this exact call (and burn it), or raise `TokenRefused` saying why."""
+    async def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], caller: str) -> None:
+        """Accept the token for this exact call (and burn it), or raise `TokenRefused` saying why
+        (`StateStoreUnreachable` when the used-token store cannot be reached)."""
         parts = token.strip().split(".")
         if len(parts) != 6 or parts[0] != VERSION:
             raise TokenRefused("the confirmation_token is malformed; call without it to get a new one")
@@ -93,11 +99,9 @@ class ConfirmationTokens:
         now = self._clock()
         if now > int(expiry_text):
             raise TokenRefused("the confirmation_token has expired; call without it to get a new one")
-        self._forget_expired(now)
-        if nonce in self._used:
+        try:
+            fresh = await self.store.add(f"tok:{mac}", nonce.encode(), ttl=int(expiry_text) - now + 60)
+        except StateUnavailable as exc:
+            raise StateStoreUnreachable(str(exc)) from exc
+        if not fresh:
             raise TokenRefused("the confirmation_token was already used; each token works once")
-        self._used[nonce] = float(expiry_text)
-
-    def _forget_expired(self, now: float) -> None:
-        for nonce in [n for n, expiry in self._used.items() if expiry < now]:
-            del self._used[nonce]

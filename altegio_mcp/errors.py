@@ -19,6 +19,7 @@ AltegioError                      anything that went wrong reaching or using the
 │   ├── ServerError               5xx
 │   └── UnsuccessfulResponse      HTTP 2xx with `success: false`
 ├── ConfigurationError            the server itself is not set up to make the call
+├── StateStoreUnreachable         the shared state store (Redis) is down: writes fail closed
 └── InvalidArgument               a tool argument that fails a rule only known at call time
 ```
 
@@ -82,6 +83,20 @@ class LocationNotGranted(AltegioError):
         )
         self.location_id = location_id
         self.granted = granted
+
+
+class StateStoreUnreachable(AltegioError):
+    """The shared state store cannot be reached, so a write or a confirmation is refused (fail closed)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "Not done: the shared state store is unreachable"
+            + (f" ({detail})" if detail else "")
+            + ". Without it this server cannot tell whether a confirmation token was already used, "
+            "whether an identical create already happened, or keep the shared request budget, so it "
+            "refuses writes and confirmations. Nothing was sent to Altegio. Reads still work. Tell the "
+            "person running the server (check ALTEGIO_REDIS_URL and the Redis server), then try again."
+        )
 
 
 class InvalidArgument(AltegioError):

@@ -121,7 +121,7 @@ async def decide(
         return "not-needed"
     if token:
         try:
-            runtime.tokens.redeem(token, op.name, arguments, octx.caller.key_id)
+            await runtime.tokens.redeem(token, op.name, arguments, octx.caller.key_id)
         except TokenRefused as exc:
             raise ToolError(f"not done: {exc}") from exc
         return "token"

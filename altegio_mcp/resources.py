@@ -2,14 +2,16 @@
 
 `altegio://locations/{location_id}/profile`, `/services` and `/team` are built from the same read
 operations the tools use (so they need no code of their own against the API), for the calling
-user, and cached for a minute per caller. Opening hours are not a field of any v1 location
+user, and cached for a minute per caller in the state store (`cache:` keys), so replicas share
+the cache; when the store is unreachable a resource is simply built fresh. Opening hours are not a field of any v1 location
 endpoint, so the profile derives them from the team's working schedules for the coming week.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
-import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,7 +22,9 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from altegio_mcp.errors import AltegioError, NotFound, PermissionDenied
 from altegio_mcp.operations import ALL_OPERATIONS
 from altegio_mcp.operations.base import Operation
+from altegio_mcp.ratelimit import fingerprint
 from altegio_mcp.runtime import Runtime
+from altegio_mcp.state import StateStore, StateUnavailable
 from altegio_mcp.timeutil import zone
 
 TTL_SECONDS = 60.0
@@ -29,23 +33,27 @@ BY_NAME: dict[str, Operation[Any, Any]] = {op.name: op for op in ALL_OPERATIONS}
 
 
 class ResourceCache:
-    """Per-caller, per-URI results for a short while."""
+    """Per-caller, per-URI results for a short while, in the state store."""
 
-    def __init__(self, ttl: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: StateStore, ttl: float = TTL_SECONDS) -> None:
+        self.store = store
         self.ttl = ttl
-        self._clock = clock
-        self._items: dict[tuple[str, str], tuple[float, str]] = {}
+
+    @staticmethod
+    def _key(caller: str, uri: str) -> str:
+        return "cache:" + hashlib.sha256(f"{caller}|{uri}".encode()).hexdigest()[:32]
 
     async def get(self, key: tuple[str, str], build: Callable[[], Awaitable[str]]) -> str:
-        hit = self._items.get(key)
-        now = self._clock()
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
+        name = self._key(*key)
+        try:
+            hit = await self.store.get(name)
+        except StateUnavailable:
+            return await build()
+        if hit is not None:
+            return hit.decode()
         value = await build()
-        self._items[key] = (now, value)
-        if len(self._items) > 512:
-            oldest = min(self._items, key=lambda k: self._items[k][0])
-            del self._items[oldest]
+        with contextlib.suppress(StateUnavailable):
+            await self.store.put(name, value.encode(), ttl=self.ttl)
         return value
 
 
@@ -79,7 +87,7 @@ def _location_id(raw: str) -> int:
 
 
 def register_resources(server: MCPServer[Runtime], runtime: Runtime) -> None:
-    cache = ResourceCache()
+    cache = ResourceCache(runtime.state)
 
     async def cached(uri: str, build: Callable[[], Awaitable[dict[str, Any]]]) -> str:
         async def render() -> str:
@@ -93,7 +101,11 @@ def register_resources(server: MCPServer[Runtime], runtime: Runtime) -> None:
                 payload = {"sandbox": True, **payload}
             return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
-        return await cache.get((runtime.current_caller().key_id, uri), render)
+        caller = runtime.current_caller()
+        # The store may be shared by processes acting for different users: the key names the
+        # upstream and the user token (hashed), not only the caller's local id.
+        who = f"{runtime.settings.base_url}|{caller.key_id}|{fingerprint(caller.auth.user_secret() or '')}"
+        return await cache.get((who, uri), render)
 
     @server.resource(
         "altegio://locations/{location_id}/profile",

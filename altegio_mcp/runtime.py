@@ -10,11 +10,12 @@ from altegio_mcp.client import AltegioClient
 from altegio_mcp.confirm import ConfirmationTokens
 from altegio_mcp.operations.base import Caller, LocationDirectory, OpContext, SeriesLedger
 from altegio_mcp.settings import Settings
+from altegio_mcp.state import StateStore
 
 
 class Runtime:
     """What every tool call shares: settings, the client (opened by the server's lifespan), caches,
-    the confirmation tokens, the audit trail, and how to tell who is calling."""
+    the confirmation tokens, the audit trail, the state store, and how to tell who is calling."""
 
     def __init__(
         self,
@@ -24,8 +25,10 @@ class Runtime:
         audit: AuditLog,
         current_caller: Callable[[], Caller],
         series: SeriesLedger | None = None,
+        state: StateStore | None = None,
     ) -> None:
         self.settings = settings
+        self.state = state if state is not None else tokens.store
         self.series = series or SeriesLedger()
         self.tokens = tokens
         self.audit = audit
@@ -50,6 +53,7 @@ class Runtime:
             if self._users == 0 and self._client is not None:
                 closing, self._client, self._locations = self._client, None, None
                 await closing.aclose()
+                await self.state.aclose()  # reopens on next use
 
     @property
     def client(self) -> AltegioClient:

@@ -44,6 +44,7 @@ from altegio_mcp.prompts import load_prompt_files, to_mcp_prompt
 from altegio_mcp.resources import register_resources
 from altegio_mcp.runtime import Runtime
 from altegio_mcp.settings import Settings
+from altegio_mcp.state import open_store
 from altegio_mcp.tools import ToolFactory, select_operations
 
 log = logging.getLogger(__name__)
@@ -235,10 +236,11 @@ def build_server(
     if settings.audit_enabled():
         audit_path = settings.audit_log or state_dir / "audit.jsonl"
     ledger = SeriesLedger(None if settings.sandbox else state_dir / "series.json")
+    store = open_store(settings)
     runtime = Runtime(
         settings,
         tokens=ConfirmationTokens(
-            secret, ttl_seconds=settings.confirm_ttl, warn_if_random=not settings.sandbox
+            secret, ttl_seconds=settings.confirm_ttl, warn_if_random=not settings.sandbox, store=store
         ),
         audit=AuditLog(audit_path),
         current_caller=current_caller or (lambda: caller),
@@ -250,7 +252,9 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
-        async with runtime.connected(lambda: AltegioClient(settings, transport=upstream.transport)):
+        async with runtime.connected(
+            lambda: AltegioClient(settings, transport=upstream.transport, state=store)
+        ):
             yield runtime
 
     instructions = (SANDBOX_NOTE if settings.sandbox else "") + INSTRUCTIONS

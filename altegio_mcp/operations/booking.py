@@ -204,7 +204,7 @@ async def create_appointment(ctx: OpContext, a: CreateAppointmentArgs) -> Appoin
         return await _find_by_api_id(ctx, loc, start.astimezone(tz).date(), a.team_member_id, api_id)
 
     posted = await post_never_twice(
-        ctx, f"/records/{loc}", body, refusal=refusal, find_saved=find_saved, precheck=True
+        ctx, f"/records/{loc}", body, refusal=refusal, find_saved=find_saved, precheck=True, key=api_id
     )
     if posted.found is not None:
         ctx.notes.append(

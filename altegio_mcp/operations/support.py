@@ -7,7 +7,9 @@ sends, and a refused booking can compare its own start with them.
 
 `post_never_twice` is the one place a create is retried: after a timeout or a dropped connection it
 first asks the caller's search whether the lost attempt was saved, and sends the POST again only
-when it was not.
+when it was not. With an idempotency `key` it also claims that key in the state store first, so an
+identical create in flight on another replica, or lost before a restart, is recognised too
+(`idempotency.py`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from altegio_mcp.errors import (
     TransportError,
 )
 from altegio_mcp.operations.base import RAW_JSON, IsoDate, OpContext, OptionalDate, Wire, as_list
+from altegio_mcp.operations.idempotency import CreateKey
 from altegio_mcp.timeutil import TimeError, iso, localize, offset_text, parse_api_datetime
 
 T = TypeVar("T")
@@ -269,6 +272,34 @@ async def post_never_twice(
     refusal: Callable[[APIStatusError], Awaitable[Exception | None]],
     find_saved: Callable[[], Awaitable[T | None]],
     precheck: bool = False,
+    key: str | None = None,
+) -> Posted[T]:
+    """POST a create so that it happens at most once, whatever the network does (see
+    `_post_at_most_once`); with `key` and a state store, also across replicas and restarts."""
+    store = ctx.client.state
+    if key is None or store is None:
+        return await _post_at_most_once(ctx, path, body, refusal, find_saved, precheck)
+    claim = CreateKey(store, f"POST {path}:{key}", ctx.client.settings, "POST", path)
+    earlier = await claim.claim(find_saved)
+    if earlier is not None:
+        return Posted(found=earlier, existed=True)
+    error: BaseException | None = None
+    try:
+        return await _post_at_most_once(ctx, path, body, refusal, find_saved, precheck)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        await claim.settle(error)
+
+
+async def _post_at_most_once(
+    ctx: OpContext,
+    path: str,
+    body: JsonValue,
+    refusal: Callable[[APIStatusError], Awaitable[Exception | None]],
+    find_saved: Callable[[], Awaitable[T | None]],
+    precheck: bool,
 ) -> Posted[T]:
     """POST a create so that it happens at most once, whatever the network does.
 

@@ -94,8 +94,14 @@ class FrozenClock(FakeClock):
 def _patch_client(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
 
     def factory(
-        settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+        settings: Settings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        state: object = None,
     ) -> AltegioClient:
+        # No state store: the fake clock drives the in-process limiter. The shared limiter keeps
+        # real (store) time and has tests of its own (tests/state).
+        del state
         return AltegioClient(
             settings,
             transport=transport,

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from altegio_mcp.settings import Settings
-from altegio_mcp.state import StateUnavailable, open_store
+from altegio_mcp.state import StateUnavailable, default_path, open_store
 from altegio_mcp.state.redisstore import RedisStore
 from altegio_mcp.state.sqlite import SqliteStore
 from tests.redis_server import free_port
