@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 import subprocess
 import sys
 from typing import Any
@@ -31,7 +31,22 @@ PARAM_KEYS = {
     "fields",
     "aliases",
     "deprecated",
+    "tolerated",
 }
+
+
+OP_KEYS = {
+    "path",
+    "query",
+    "body",
+    "examples",
+    "response_data",
+    "response_attributes",
+    "required_standard",
+    "required_group_event",
+    "body_example",
+}
+IDENTIFIER = re.compile(r"[A-Za-z0-9_.\-\[\]]+")
 
 
 def _walk(params: list[dict[str, Any]], where: str) -> list[str]:
@@ -53,13 +68,23 @@ def test_every_parameter_uses_the_fixed_vocabulary_and_no_description_text() -> 
     errors: list[str] = []
     for version in ("v1", "v2"):
         for key, op in raw[version]["operations"].items():
-            assert "description" not in json.dumps(op), key
+            assert set(op) <= OP_KEYS, key
+            assert all(IDENTIFIER.fullmatch(name) for name in op.get("response_data", [])), key
             for part in ("path", "query", "body"):
                 errors.extend(_walk(op.get(part) or [], f"{version} {key} {part}"))
     assert errors == []
 
 
 def test_operations_are_found_by_path_shape_or_by_concrete_path() -> None:
+    op = contract.find("PUT", "/record/{location_id}/{appointment_id}")
+    assert op is not None
+    assert op.path == "/record/{location_id}/{record_id}"
+    partner = contract.find("GET", "/records/partner")
+    assert partner is not None
+    assert partner.path == "/records/partner"
+    schedule = contract.find("GET", "/company/7/staff/schedule")
+    assert schedule is not None
+    assert schedule.path.endswith("/staff/schedule")
     v2 = contract.find("PATCH", "/locations/1/events/2/appointments/3", "v2")
     assert v2 is not None
     assert [p.name for p in v2.body or ()][:1] == ["reschedule_activity_id"]
