@@ -36,6 +36,8 @@ class Param:
     items: str | None = None
     fields: tuple[Param, ...] | None = None
     aliases: tuple[str, ...] = ()
+    tolerated: bool = False
+    """Accepted although the official request schema does not list it (see the contract notes)."""
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Param:
@@ -53,6 +55,7 @@ class Param:
             if fields is not None
             else None,
             aliases=tuple(cast("list[str]", raw.get("aliases", []))),
+            tolerated=bool(raw.get("tolerated", False)),
         )
 
     @property
@@ -73,6 +76,8 @@ class ContractOperation:
     body_kind: Literal["object", "array"]
     response_data: tuple[str, ...]
     examples: tuple[dict[str, Any], ...] = field(default=())
+    required_standard: tuple[str, ...] = ()
+    required_group_event: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -122,6 +127,8 @@ def operations(version: Version = "v1") -> tuple[ContractOperation, ...]:
                 body_kind="array" if raw.get("body_is_array") else "object",
                 response_data=tuple(raw.get("response_data", [])),
                 examples=tuple(raw.get("examples", [])),
+                required_standard=tuple(raw.get("required_standard", [])),
+                required_group_event=tuple(raw.get("required_group_event", [])),
             )
         )
     return tuple(out)

@@ -182,7 +182,8 @@ class ListPartnerAppointmentsArgs(Args):
 
 async def list_partner_appointments(ctx: OpContext, a: ListPartnerAppointmentsArgs) -> AppointmentList:
     def day(value: date | None) -> str | None:
-        return value.isoformat() if value else None
+        """The partner list takes DD.MM.YYYY, unlike every other date filter."""
+        return value.strftime("%d.%m.%Y") if value else None
 
     params: dict[str, Any] = {
         "page": a.page,
@@ -345,6 +346,15 @@ OPERATIONS = (
         output_model=AppointmentList,
         toolset=TOOLSET,
         kind="read",
+        omitted={
+            "c_start_date": "pending: being added under issue 12 (replace work)",
+            "c_end_date": "pending: being added under issue 12 (replace work)",
+            "changed_after": "pending: being added under issue 12 (replace work)",
+            "changed_before": "pending: being added under issue 12 (replace work)",
+            "created_user_id": "pending: being added under issue 12 (replace work)",
+            "include_consumables": "pending: being added under issue 12 (replace work)",
+            "include_finance_transactions": "pending: being added under issue 12 (replace work)",
+        },
         handler=list_appointments,
         render=render_list,
     ),
@@ -358,6 +368,10 @@ OPERATIONS = (
         output_model=AppointmentResult,
         toolset=TOOLSET,
         kind="read",
+        omitted={
+            "include_consumables": "consumables are stock write-offs, not part of the appointment view",
+            "include_finance_transactions": "payments are read with get_visit_details",
+        },
         handler=get_appointment,
         render=render_one,
         target=lambda a: _appointment_target(a.location_id, a.appointment_id),
@@ -372,6 +386,16 @@ OPERATIONS = (
         output_model=AppointmentResult,
         toolset=TOOLSET,
         kind="write",
+        omitted={
+            "activity_id": "pending: being added under issue 12 (replace work)",
+            "attendance": "pending: being added under issue 12 (replace work)",
+            "custom_color": "pending: being added under issue 12 (replace work)",
+            "custom_fields": "pending: being added under issue 12 (replace work)",
+            "email_remain_hours": "pending: being added under issue 12 (replace work)",
+            "record_labels": "pending: being added under issue 12 (replace work)",
+            "sms_remain_hours": "pending: being added under issue 12 (replace work)",
+            "technical_break_duration": "pending: being added under issue 12 (replace work)",
+        },
         handler=create_appointment,
         render=render_one,
     ),
@@ -385,6 +409,19 @@ OPERATIONS = (
         output_model=UpdatedAppointment,
         toolset=TOOLSET,
         kind="write",
+        omitted={
+            "activity_id": "pending: being added under issue 12 (replace work)",
+            "api_id": "pending: being added under issue 12 (replace work)",
+            "custom_color": "pending: being added under issue 12 (replace work)",
+            "custom_fields": "pending: being added under issue 12 (replace work)",
+            "email_remain_hours": "pending: being added under issue 12 (replace work)",
+            "record_labels": "pending: being added under issue 12 (replace work)",
+            "send_sms": "pending: being added under issue 12 (replace work)",
+            "sms_remain_hours": "pending: being added under issue 12 (replace work)",
+            "technical_break_duration": "pending: being added under issue 12 (replace work)",
+            "include_consumables": "the answer is not shown; the tool reports the appointment it re-reads",
+            "include_finance_transactions": "the answer is not shown; the tool reports the appointment it re-reads",
+        },
         handler=update_appointment,
         render=render_updated,
         target=lambda a: _appointment_target(a.location_id, a.appointment_id),
@@ -399,6 +436,10 @@ OPERATIONS = (
         output_model=DeletedAppointment,
         toolset=TOOLSET,
         kind="destructive",
+        omitted={
+            "include_consumables": "copied from the GET by the docs; no effect on a delete",
+            "include_finance_transactions": "copied from the GET by the docs; no effect on a delete",
+        },
         handler=delete_appointment,
         render=render_deleted,
         confirmation=Confirmation(preview=preview_delete),
@@ -415,6 +456,9 @@ OPERATIONS = (
         output_model=AppointmentList,
         toolset=TOOLSET,
         kind="read",
+        omitted={
+            "user_id": "pending: being added under issue 12 (replace work)",
+        },
         handler=list_partner_appointments,
         render=render_list,
     ),

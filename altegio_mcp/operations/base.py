@@ -478,6 +478,9 @@ class Operation(Generic[InT, OutT]):
     confirmation: Confirmation[InT] | None = None
     idempotent: bool | None = None
     target: Callable[[InT], Target | None] = lambda _args: None
+    omitted: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Official parameters of this operation the tool deliberately never sends, each with a one-line
+    reason (checked against the contract data by tests/contract)."""
 
     @property
     def read_only(self) -> bool:

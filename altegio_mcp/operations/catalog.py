@@ -280,6 +280,10 @@ OPERATIONS = (
         output_model=ServiceResult,
         toolset=TOOLSET,
         kind="read",
+        omitted={
+            "staff_id": "a filter of the list form; one service is read by id",
+            "category_id": "a filter of the list form; one service is read by id",
+        },
         handler=get_service,
         render=render_service,
         target=lambda a: Target("service", str(a.service_id), a.location_id, "list_services"),

@@ -57,7 +57,7 @@ def _walk(params: list[dict[str, Any]], where: str) -> list[str]:
             errors.append(f"{where}.{p.get('name')}: unexpected keys {sorted(extra)}")
         if p.get("format") is not None and p["format"] not in FORMATS:
             errors.append(f"{where}.{p['name']}: unknown format {p['format']}")
-        if p["type"] not in {"integer", "number", "string", "boolean", "array", "object"}:
+        if not set(p["type"].split("|")) <= {"integer", "number", "string", "boolean", "array", "object"}:
             errors.append(f"{where}.{p['name']}: unknown type {p['type']}")
         errors.extend(_walk(p.get("fields", []) or [], f"{where}.{p['name']}"))
     return errors
