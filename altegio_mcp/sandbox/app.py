@@ -65,7 +65,11 @@ class Sandbox:
             exception_handlers={ApiError: _api_error, 404: _http_error, 405: _http_error},
         )
         self.app: ASGIApp = SandboxMiddleware(
-            starlette, faults=self.faults, limiter=lambda: self._limiter, log=self.requests
+            starlette,
+            faults=self.faults,
+            limiter=lambda: self._limiter,
+            log=self.requests,
+            strict=lambda: self.config.strict,
         )
 
     def _real_now(self) -> datetime:

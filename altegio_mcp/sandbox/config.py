@@ -25,3 +25,6 @@ class SandboxConfig:
     rate_limit_per_minute: int | None = None
     page_size_max: dict[str, int] = field(default_factory=default_page_size_max)
     faults: FaultConfig = field(default_factory=FaultConfig)
+    strict: bool = True
+    """Refuse requests that depart from Altegio's published contract (altegio_mcp/contract) with
+    Altegio's 400/422 answers, before any route sees them."""

@@ -1,7 +1,11 @@
-"""The outer ASGI layer of the sandbox: request log, latency, faults and the rate limit.
+"""The outer ASGI layer of the sandbox: request log, latency, faults, the rate limit and the contract.
 
-It wraps the API routes only (paths under `/api/v1`); the `/__sandbox__` control routes pass
-through untouched. A dropped connection starts a response with a `Content-Length` it never fills
+It wraps the API routes only (paths under `/api/v1` and `/api/v2`); the `/__sandbox__` control
+routes pass through untouched. With `strict` on (the default), each request is checked here
+against Altegio's published contract (`altegio_mcp.contract`: unknown query parameters or body
+fields, wrong types or formats, missing required fields); a departure is handed to the routes in the
+request state, and the shared auth check (`routes.common.Context`) answers it with Altegio's 400/422
+as soon as the caller is authenticated, whatever route it was meant for. A dropped connection starts a response with a `Content-Length` it never fills
 and then raises `httpx.RemoteProtocolError`: over a socket the server closes the connection
 mid-body, and in process `httpx.ASGITransport` re-raises the error; either way an
 `httpx.AsyncClient` sees an `httpx.TransportError`.
@@ -20,10 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from altegio_mcp.sandbox.auth import parse_authorization
 from altegio_mcp.sandbox.constants import BASE_PATH
 from altegio_mcp.sandbox.faults import FaultDecision, Faults, status_message
-from altegio_mcp.sandbox.protocol import error_body
+from altegio_mcp.sandbox.protocol import VALIDATION_FAILED, error_body
 from altegio_mcp.sandbox.ratelimit import RateLimiter
 from altegio_mcp.sandbox.requestlog import RequestLog, RequestRecord
 
+V2_PATH = "/api/v2"
+CONTRACT_REFUSAL = "contract_refusal"
+API_PREFIXES = (BASE_PATH, V2_PATH)
 TRUNCATED_JSON = b'{"success": true, "data": [{"id": 1, "datetime": "2026-'
 DROP_DECLARED_LENGTH = 4096
 
@@ -32,15 +39,22 @@ class SandboxMiddleware:
     """Logs each API request, then applies latency, scripted faults, the rate limit and random faults."""
 
     def __init__(
-        self, app: ASGIApp, *, faults: Faults, limiter: Callable[[], RateLimiter], log: RequestLog
+        self,
+        app: ASGIApp,
+        *,
+        faults: Faults,
+        limiter: Callable[[], RateLimiter],
+        log: RequestLog,
+        strict: Callable[[], bool] = lambda: True,
     ) -> None:
         self.app = app
         self.faults = faults
         self.limiter = limiter
         self.log = log
+        self.strict = strict
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope["path"]).startswith(BASE_PATH):
+        if scope["type"] != "http" or not str(scope["path"]).startswith(API_PREFIXES):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -76,6 +90,10 @@ class SandboxMiddleware:
                 return
             decision = self.faults.roll()
         if decision is None:
+            refusal = contract_refusal(record, body) if self.strict() else None
+            if refusal is not None:
+                # Raised by the route once the caller is authenticated: Altegio answers 401 first.
+                scope.setdefault("state", {})[CONTRACT_REFUSAL] = refusal
             await self.app(scope, replay, tracking_send)
             return
         try:
@@ -114,6 +132,40 @@ class SandboxMiddleware:
             await _drop(send)
 
 
+def contract_refusal(record: RequestRecord, raw_body: bytes = b"") -> tuple[int, dict[str, object]] | None:
+    """Altegio's answer to a request that departs from the published contract; None if it conforms
+    (or the endpoint is not in the contract, which the routes answer with 404)."""
+    from altegio_mcp import contract
+    from altegio_mcp.contract.check import check_request
+
+    version: contract.Version = "v2" if record.path.startswith(V2_PATH) else "v1"
+    relative = record.path[len(V2_PATH if version == "v2" else BASE_PATH) :] or "/"
+    op = contract.find(record.method, relative, version)
+    if op is None:
+        return None
+    if raw_body.strip() and record.json is None:
+        return None  # not JSON at all: the route answers that first
+    problems = check_request(op, relative, record.query, record.json)
+    if not problems:
+        return None
+    unknown = [p for p in problems if p.status == 400]
+    chosen = unknown or problems
+    status = 400 if unknown else 422
+    message = "Unknown parameters: " + ", ".join(p.field for p in unknown) if unknown else VALIDATION_FAILED
+    if status == 400 or version == "v2":
+        grouped: dict[str, list[str]] = {}
+        for p in chosen:
+            grouped.setdefault(p.field, []).append(p.message)
+        errors: object = grouped
+    else:
+        errors = [{"field": p.field, "message": p.message} for p in chosen]
+    return status, {"success": False, "data": None, "meta": {"message": message, "errors": errors}}
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     while True:
@@ -131,7 +183,7 @@ def _record(scope: Scope, body: bytes) -> RequestRecord:
     parsed: object = None
     if body.strip():
         try:
-            parsed = json.loads(body)
+            parsed = json.loads(body, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             parsed = None
     query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"), keep_blank_values=True)

@@ -377,7 +377,7 @@ async def test_request_log_never_keeps_tokens(sandbox: Sandbox, connect: Connect
         {"x": ["1"]},
         {"staff_id": 2101},
         "partner_user",
-        422,
+        400,
     )
     assert (second.auth, second.status) == ("partner", 200)
     assert DEMO_USER_TOKEN not in repr(list(sandbox.requests)) and DEMO_PARTNER_TOKEN not in repr(
