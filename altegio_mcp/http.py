@@ -2,7 +2,8 @@
 
 Every request must carry `Authorization: Bearer <key>`. In `keys` mode the server maps the key to
 that caller's Altegio user token (from `ALTEGIO_HTTP_KEYS` or a keys file); in `passthrough` mode
-the bearer *is* the caller's Altegio user token. The partner token never leaves the server. Auth
+the bearer *is* the caller's Altegio user token; in `oauth` mode the bearer is an access token this
+server issued after the user signed in with their Altegio account (`altegio_mcp.oauth`). The partner token never leaves the server. Auth
 uses the SDK's own seam (`TokenVerifier` + `AuthSettings`; tools read `get_access_token()`), so an
 unauthenticated request gets a 401 before any tool runs. The app is stateless (replicas can sit
 behind a load balancer), binds 127.0.0.1 by default and checks Host/Origin against DNS rebinding.
@@ -17,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -35,6 +36,10 @@ from altegio_mcp.client import AltegioAuth
 from altegio_mcp.operations.base import Caller
 from altegio_mcp.server import AltegioServer, Upstream, build_server, resolve_upstream
 from altegio_mcp.settings import Settings
+from altegio_mcp.state import StateStore, open_store
+
+if TYPE_CHECKING:
+    from altegio_mcp.oauth import OAuthSetup
 
 log = logging.getLogger(__name__)
 
@@ -174,42 +179,65 @@ class HttpApp:
     app: Starlette
     server: AltegioServer
     keys: CallerKeys
+    oauth: OAuthSetup | None = None
 
 
 def build_http_app(
-    settings: Settings, *, upstream: Upstream | None = None, port: int | None = None
+    settings: Settings,
+    *,
+    upstream: Upstream | None = None,
+    port: int | None = None,
+    store: StateStore | None = None,
 ) -> HttpApp:
-    """The Starlette app serving `/mcp` (authenticated) and `/health` (not)."""
+    """The Starlette app serving `/mcp` (authenticated) and `/health` (not); in OAuth mode also the
+    authorization server (metadata, registration, authorize, token, revoke) and its sign-in pages."""
     port = settings.http_port if port is None else port
     upstream = upstream or resolve_upstream(settings)
     settings = upstream.settings
     keys = CallerKeys.from_settings(settings)
-    passthrough = settings.http_auth == "passthrough"
-    if not passthrough and len(keys) == 0:
+    mode = settings.http_auth
+    if mode == "keys" and len(keys) == 0:
         raise ValueError(
             "HTTP needs caller keys: set ALTEGIO_HTTP_KEYS=key=user_token (or ALTEGIO_HTTP_KEYS_FILE), "
-            "or ALTEGIO_HTTP_AUTH=passthrough to take each caller's bearer as their Altegio user token"
+            "ALTEGIO_HTTP_AUTH=passthrough to take each caller's bearer as their Altegio user token, "
+            "or ALTEGIO_HTTP_AUTH=oauth to let users sign in with their Altegio account"
         )
     if settings.partner_token is None:
         raise ValueError("HTTP mode needs ALTEGIO_PARTNER_TOKEN on the server")
     base = (settings.http_public_url or f"http://{settings.http_host}:{port}").rstrip("/")
-    auth = AuthSettings(
-        issuer_url=AnyHttpUrl(base),
-        resource_server_url=AnyHttpUrl(f"{base}/mcp"),
-        required_scopes=[SCOPE],
-        # Keys are issued by this server for this server only; there is no audience to check.
-        validate_token_resource=False,
-    )
-    server = build_server(
-        settings,
-        upstream=upstream,
-        current_caller=caller_resolver(settings, keys),
-        server_options={"token_verifier": KeyVerifier(keys, passthrough), "auth": auth},
-    )
+    oauth: OAuthSetup | None = None
+    if mode == "oauth":
+        try:
+            from altegio_mcp.oauth import build_oauth, grant_caller
+        except ImportError as exc:  # pragma: no cover - the `oauth` extra is missing
+            raise ValueError(
+                "ALTEGIO_HTTP_AUTH=oauth needs the `oauth` extra: pip install 'altegio-mcp[oauth]'"
+            ) from exc
+
+        oauth = build_oauth(
+            settings, store or open_store(settings), base_url=base, transport=upstream.transport
+        )
+        current_caller = grant_caller(settings)
+        options: dict[str, Any] = {"auth_server_provider": oauth.provider, "auth": oauth.auth}
+    else:
+        auth = AuthSettings(
+            issuer_url=AnyHttpUrl(base),
+            resource_server_url=AnyHttpUrl(f"{base}/mcp"),
+            required_scopes=[SCOPE],
+            # Keys are issued by this server for this server only; there is no audience to check.
+            validate_token_resource=False,
+        )
+        current_caller = caller_resolver(settings, keys)
+        options = {"token_verifier": KeyVerifier(keys, mode == "passthrough"), "auth": auth}
+    server = build_server(settings, upstream=upstream, current_caller=current_caller, server_options=options)
 
     @server.mcp.custom_route("/health", methods=["GET"])
     async def health(_request: Request) -> JSONResponse:  # pyright: ignore[reportUnusedFunction]
         return JSONResponse({"status": "ok", "version": __version__, "sandbox": settings.sandbox})
+
+    if oauth is not None:
+        for route in oauth.pages.routes():
+            server.mcp.custom_route(route.path, methods=sorted(route.methods or []))(route.endpoint)
 
     app = server.mcp.streamable_http_app(
         stateless_http=True,
@@ -218,7 +246,7 @@ def build_http_app(
         max_request_body_size=MAX_BODY_BYTES,
         host=settings.http_host,
     )
-    return HttpApp(app=app, server=server, keys=keys)
+    return HttpApp(app=app, server=server, keys=keys, oauth=oauth)
 
 
 def serve_http(settings: Settings) -> int:
@@ -233,6 +261,8 @@ def serve_http(settings: Settings) -> int:
         len(built.keys) if settings.http_auth == "keys" else "any",
         settings.http_auth,
     )
+    if built.oauth is not None:
+        log.warning("connector URL for chat apps: %s", built.oauth.provider.resource)
     config = uvicorn.Config(
         built.app,
         host=settings.http_host,

@@ -17,7 +17,7 @@ DEFAULT_BASE_URL = "https://api.alteg.io/api/v1"
 
 ConfirmPolicy = Literal["auto", "token", "never-ask"]
 CredentialStore = Literal["auto", "keyring", "file"]
-HttpAuthMode = Literal["keys", "passthrough"]
+HttpAuthMode = Literal["keys", "passthrough", "oauth"]
 
 
 def _split_csv(value: object) -> object:
@@ -105,7 +105,9 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="HTTP bind address.")
     http_port: int = Field(default=8000, ge=0, le=65535, description="HTTP port.")
     http_auth: HttpAuthMode = Field(
-        default="keys", description="`keys`: bearer keys map to users; `passthrough`: bearer is a user token."
+        default="keys",
+        description="`keys`: bearer keys map to users; `passthrough`: bearer is a user token; "
+        "`oauth`: users sign in with their Altegio account (needs the public URL and the OAuth secret).",
     )
     http_keys_file: Path | None = Field(default=None, description="JSON file mapping caller keys to users.")
     http_keys: SecretStr | None = Field(
@@ -113,6 +115,19 @@ class Settings(BaseSettings):
     )
     http_public_url: str | None = Field(
         default=None, description="Public base URL when behind a proxy (adds its host to the allow-list)."
+    )
+    oauth_secret: SecretStr | None = Field(
+        default=None,
+        description="OAuth mode: secret (32+ characters) that encrypts stored user tokens and keys token hashes.",
+    )
+    oauth_access_ttl: int = Field(
+        default=3600, ge=60, le=86400, description="OAuth mode: access token lifetime, seconds."
+    )
+    oauth_refresh_ttl: int = Field(
+        default=30 * 86400,
+        ge=3600,
+        le=365 * 86400,
+        description="OAuth mode: refresh token (and idle grant) lifetime, seconds.",
     )
     http_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Extra Host header values to accept (DNS-rebinding guard)."
@@ -151,6 +166,23 @@ class Settings(BaseSettings):
             raise ValueError(
                 "confirm=never-ask runs destructive calls without asking anyone; "
                 "set ALTEGIO_ALLOW_UNCONFIRMED=true (or --allow-unconfirmed) to accept that risk"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _oauth_needs_secret_and_url(self) -> Settings:
+        if self.http_auth != "oauth":
+            return self
+        secret = self.oauth_secret.get_secret_value() if self.oauth_secret else ""
+        if len(secret) < 32:
+            raise ValueError(
+                "ALTEGIO_HTTP_AUTH=oauth needs ALTEGIO_OAUTH_SECRET, a random secret of at least 32 "
+                "characters (for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        if not self.http_public_url:
+            raise ValueError(
+                "ALTEGIO_HTTP_AUTH=oauth needs ALTEGIO_HTTP_PUBLIC_URL, the https:// address chat apps reach "
+                "this server at (http://127.0.0.1:PORT or http://localhost:PORT for local tests)"
             )
         return self
 
