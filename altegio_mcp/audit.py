@@ -1,10 +1,18 @@
-"""The audit trail: one JSON line per write sent to Altegio, appended to a file.
+"""The audit trail: a write-ahead journal of every write sent to Altegio, appended to a file.
 
-Each line records when, which tool, for whom, at which location and target, the arguments (with
-secrets removed), the outcome and how a destructive call was confirmed. A line is written with a
-single `write` on a file opened in append mode, so a crash can at worst leave a torn last line and
-never damages earlier ones. Writing the trail never breaks the call it records: a failure is logged
-to stderr and the call's result stands.
+Each write leaves two JSON lines that share an `id`:
+
+- `intent`, written and fsynced *before* the request is sent: when, which tool, for whom, at which
+  location and target, the request line, the arguments (secrets removed) and how a destructive call
+  was confirmed. A write that reached Altegio therefore always has its intent line, even when the
+  process is killed right after sending it.
+- `outcome`, after the call ends: `done`, `done (read back)`, `not-done`, `unknown`, `cancelled`
+  (the client gave up mid-flight: whether Altegio applied it is unknown) or `error: <kind>`.
+
+An intent without an outcome means the process died with the write in flight. A line is written
+with a single `write` on a file opened in append mode (mode 0600), so a crash can at worst leave a
+torn last line and never damages earlier ones. If the intent cannot be written the write is not
+sent (`AuditUnavailable`); a failed outcome line is logged to stderr and never breaks the call.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -21,6 +30,10 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SECRET_KEYS = frozenset({"password", "user_token", "partner_token", "token", "confirmation_token", "secret"})
+
+
+class AuditUnavailable(Exception):
+    """The intent line could not be written, so the write must not be sent."""
 
 
 def redact(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -33,7 +46,7 @@ def redact(arguments: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class AuditLog:
-    """Appends audit records; `path=None` disables it."""
+    """Appends audit lines; `path=None` disables it."""
 
     def __init__(self, path: Path | None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.path = path
@@ -45,41 +58,70 @@ class AuditLog:
     def enabled(self) -> bool:
         return self.path is not None
 
-    def record(
+    def intent(
         self,
         *,
         tool: str,
         caller: str,
+        request: str,
         location_id: int | None,
         target_id: str | None,
         arguments: Mapping[str, Any],
-        outcome: str,
         confirmation: str | None,
-    ) -> None:
+    ) -> str:
+        """Journal a write before it is sent (fsynced); returns the id its outcome line repeats."""
+        ident = secrets.token_hex(8)
         if self.path is None:
-            return
+            return ident
         entry = {
-            "time": self._clock().isoformat(timespec="milliseconds"),
+            "event": "intent",
+            "id": ident,
+            "time": self._now(),
             "tool": tool,
             "caller": caller,
+            "request": request,
             "location_id": location_id,
             "target_id": target_id,
             "arguments": redact(arguments),
-            "outcome": outcome,
             "confirmation": confirmation,
         }
-        line = (json.dumps(entry, ensure_ascii=False, default=str, separators=(",", ":")) + "\n").encode()
         try:
-            with self._lock:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                try:
-                    os.write(fd, line)
-                finally:
-                    os.close(fd)
+            self._append(entry)
         except OSError as exc:
             self.failures += 1
             log.error("could not write the audit trail to %s: %s", self.path, exc.strerror or exc)
+            raise AuditUnavailable(
+                f"the audit trail could not be written ({exc.strerror or type(exc).__name__})"
+            ) from exc
+        return ident
+
+    def outcome(self, ident: str, *, tool: str, outcome: str) -> None:
+        """Record how a journalled write ended; a failure is logged and never breaks the call."""
+        if self.path is None:
+            return
+        entry = {"event": "outcome", "id": ident, "time": self._now(), "tool": tool, "outcome": outcome}
+        try:
+            self._append(entry)
+        except OSError as exc:
+            self.failures += 1
+            log.error("could not write the audit trail to %s: %s", self.path, exc.strerror or exc)
+
+    def _now(self) -> str:
+        return self._clock().isoformat(timespec="milliseconds")
+
+    def _append(self, entry: Mapping[str, Any]) -> None:
+        path = self.path
+        if path is None:
+            return
+        line = (json.dumps(entry, ensure_ascii=False, default=str, separators=(",", ":")) + "\n").encode()
+        with self._lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def read_audit(path: Path) -> list[dict[str, Any]]:
@@ -93,3 +135,15 @@ def read_audit(path: Path) -> list[dict[str, Any]]:
         if isinstance(value, dict):
             entries.append(value)  # pyright: ignore[reportUnknownArgumentType]
     return entries
+
+
+def audited_writes(path: Path) -> list[dict[str, Any]]:
+    """One entry per journalled write, in order: its intent with `outcome` filled in from the
+    matching outcome line, or `"in flight"` when the process stopped before recording one."""
+    writes: dict[str, dict[str, Any]] = {}
+    for entry in read_audit(path):
+        if entry.get("event") == "intent":
+            writes[str(entry["id"])] = {**entry, "outcome": "in flight"}
+        elif entry.get("event") == "outcome" and str(entry.get("id")) in writes:
+            writes[str(entry["id"])]["outcome"] = entry.get("outcome")
+    return list(writes.values())

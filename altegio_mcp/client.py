@@ -307,8 +307,10 @@ class AltegioClient:
 
         `auth_mode="user"` demands a user token (fails fast, before any HTTP, when there is none);
         `"partner"` sends only the partner token (as `POST /auth` requires). `target` names what
-        the call is about so a 404 can say which id was wrong. `idempotent=True` lets a read sent
-        as POST (a search) be retried like a GET; by default only GET/PUT/DELETE are.
+        the call is about so a 404 can say which id was wrong. `idempotent=True` lets the request be
+        re-sent after a lost answer: a read sent as POST (a search), or a write its operation
+        declares safe to re-send. By default only GET is; any request is re-sent when it could not
+        connect at all.
         """
         response, body = await self._send(
             method, path, params, json_body, auth, auth_mode, target, decode=True, idempotent=idempotent
@@ -429,7 +431,9 @@ class AltegioClient:
                 response = await self._http.send(request, auth=credentials)
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, method, path)
-                if retry_ok and attempt < self.settings.max_retries:
+                # A request that could not even connect never reached Altegio: always safe to resend.
+                resend = retry_ok or isinstance(error, NotDelivered)
+                if resend and attempt < self.settings.max_retries:
                     attempt = await self._wait_before_retry(attempt, None, error)
                     continue
                 self._count(error)

@@ -18,6 +18,11 @@ AltegioError                      anything that went wrong reaching or using the
 │   ├── RateLimited               429
 │   ├── ServerError               5xx
 │   └── UnsuccessfulResponse      HTTP 2xx with `success: false`
+├── WriteOutcome                  a write whose answer was lost, settled by reading the target back
+│   ├── WriteDoneAnswerLost       the read-back shows it happened, but the answer (a new id) is lost
+│   ├── WriteNotDone              the read-back shows nothing was changed: safe to call again
+│   └── WriteOutcomeUnknown       no read can tell (or a late commit is still possible)
+├── AlreadyDone                   the call would repeat what is already there: nothing was sent
 ├── ConfigurationError            the server itself is not set up to make the call
 ├── StateStoreUnreachable         the shared state store (Redis) is down: writes fail closed
 └── InvalidArgument               a tool argument that fails a rule only known at call time
@@ -65,6 +70,10 @@ class AltegioError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, request={self.request_line!r})"
+
+
+class AlreadyDone(AltegioError):
+    """The call would repeat something already in Altegio (a lost answer's retry): nothing was sent."""
 
 
 class ConfigurationError(AltegioError):
@@ -271,6 +280,52 @@ class UnsuccessfulResponse(APIStatusError):
     """A 2xx answer whose envelope says `success: false`."""
 
     advice = "Nothing indicates the call took effect; read the target again before retrying."
+
+
+class WriteOutcome(AltegioError):
+    """A write whose answer was lost (dropped, cut off, timed out or a 5xx), settled by a read-back.
+
+    `cause` is the failure that lost the answer; `check` names the exact read that shows the
+    target's state, so the model can look before doing anything else.
+    """
+
+    outcome = "unknown"
+
+    def __init__(self, message: str, *, cause: AltegioError | None = None, check: str) -> None:
+        super().__init__(message, method=cause.method if cause else "", path=cause.path if cause else "")
+        self.cause = cause
+        self.check = check
+
+
+class WriteDoneAnswerLost(WriteOutcome):
+    """Reading back shows the write happened, but what its answer carried (a new id) is lost."""
+
+    outcome = "done"
+
+    def model_message(self) -> str:
+        return f"Done, once: {self.message}. To see it, use {self.check}."
+
+
+class WriteNotDone(WriteOutcome):
+    """Reading the target back shows the write did not happen."""
+
+    outcome = "not-done"
+
+    def model_message(self) -> str:
+        return (
+            f"Not done: {self.message} ({self.request_line}); {self.check}, so nothing was changed "
+            "and it is safe to call again."
+        )
+
+
+class WriteOutcomeUnknown(WriteOutcome):
+    """Nothing can tell whether the write happened (no read exists, or Altegio may still commit it)."""
+
+    def model_message(self) -> str:
+        return (
+            f"Unknown whether it happened: {self.message} ({self.request_line}). Do not repeat it "
+            f"blindly: first check with {self.check}, and tell the person it is unconfirmed."
+        )
 
 
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -1,9 +1,10 @@
 """Retry policy as small pure functions: which requests may be retried, and how long to wait.
 
-Only idempotent methods are retried, and only for answers that say "try again": connection
-failures, timeouts, a 2xx body cut short (not valid JSON), 408, 429, 502, 503, 504. POST and PATCH
-are never retried here: a create that timed out may have happened, so the caller must check before
-repeating it.
+Only reads are retried by default, and only for answers that say "try again": connection
+failures, timeouts, a 2xx body cut short (not valid JSON), 408, 429, 502, 503, 504. Whether a write
+may be re-sent is a property of the operation, not of its HTTP method (a PUT that appends a payment
+is not idempotent): the caller says so per request. A request that never reached Altegio (the
+connection could not be made) is always safe to send again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
 
 BASE_DELAY = 0.5

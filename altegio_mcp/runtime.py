@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from altegio_mcp.audit import AuditLog
 from altegio_mcp.client import AltegioClient
 from altegio_mcp.confirm import ConfirmationTokens
-from altegio_mcp.operations.base import Caller, LocationDirectory, OpContext, SeriesLedger
+from altegio_mcp.operations.base import Caller, LocationDirectory, OpContext
 from altegio_mcp.settings import Settings
 from altegio_mcp.state import StateStore
 
@@ -24,12 +24,10 @@ class Runtime:
         tokens: ConfirmationTokens,
         audit: AuditLog,
         current_caller: Callable[[], Caller],
-        series: SeriesLedger | None = None,
         state: StateStore | None = None,
     ) -> None:
         self.settings = settings
         self.state = state if state is not None else tokens.store
-        self.series = series or SeriesLedger()
         self.tokens = tokens
         self.audit = audit
         self.current_caller = current_caller
@@ -73,5 +71,4 @@ class Runtime:
             caller=caller,
             locations=self.locations,
             default_location_id=caller.default_location(self.settings.location_id),
-            series=self.series,
         )

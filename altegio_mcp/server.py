@@ -39,7 +39,7 @@ from altegio_mcp.client import AltegioAuth, AltegioClient
 from altegio_mcp.confirm import ConfirmationTokens
 from altegio_mcp.credentials import APP_NAME, Identity, resolve_credentials
 from altegio_mcp.operations import ALL_OPERATIONS, DEFAULT_TOOLSETS
-from altegio_mcp.operations.base import Caller, SeriesLedger
+from altegio_mcp.operations.base import Caller
 from altegio_mcp.prompts import load_prompt_files, to_mcp_prompt
 from altegio_mcp.resources import register_resources
 from altegio_mcp.runtime import Runtime
@@ -235,7 +235,6 @@ def build_server(
     audit_path = None
     if settings.audit_enabled():
         audit_path = settings.audit_log or state_dir / "audit.jsonl"
-    ledger = SeriesLedger(None if settings.sandbox else state_dir / "series.json")
     store = open_store(settings)
     runtime = Runtime(
         settings,
@@ -244,7 +243,6 @@ def build_server(
         ),
         audit=AuditLog(audit_path),
         current_caller=current_caller or (lambda: caller),
-        series=ledger,
     )
     operations = select_operations(ALL_OPERATIONS, settings, DEFAULT_TOOLSETS)
     factory = ToolFactory(runtime)

@@ -35,7 +35,8 @@ from mcp.types import (
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, create_model
 
 from altegio_mcp.arguments import INVALID, explain_validation, rename_legacy, type_errors
-from altegio_mcp.errors import AltegioError
+from altegio_mcp.audit import AuditUnavailable
+from altegio_mcp.errors import AltegioError, WriteOutcome
 from altegio_mcp.gate import (
     APPROVAL_PARAM,
     TOKEN_FIELD,
@@ -251,25 +252,30 @@ async def invoke(
     started = time.perf_counter()
     caller = runtime.current_caller()
     octx = runtime.op_context(caller)
+    octx.resend_safe = bool(op.resend_safe)
     token = cast(str | None, kwargs.pop(TOKEN_FIELD, None))
     args = op.input_model.model_construct(**kwargs)
     # The canonical arguments serve confirmation tokens and the audit trail: writes only.
     arguments: dict[str, Any] = {} if op.read_only else args.model_dump(mode="json", exclude_none=True)
-    confirmed: ConfirmationPath | None = None
+    journal = Journal(runtime, op, octx, args, arguments)
     try:
-        confirmed = await decide(runtime, op, octx, args, arguments, token, approval)
+        journal.confirmation = await decide(runtime, op, octx, args, arguments, token, approval)
+        octx.journal = journal.intent
         out = await op.handler(octx, args)
     except ToolError as exc:
+        journal.close(f"error: {exc}"[:200])
         if runtime.settings.sandbox:
             raise ToolError(SANDBOX_SHORT + str(exc)) from exc
         raise
+    except AuditUnavailable as exc:
+        raise ToolError(f"Not done: {exc}, so nothing was sent to Altegio. Tell the operator.") from exc
     except AltegioError as exc:
-        _audit(runtime, op, octx, args, arguments, f"error: {type(exc).__name__}", confirmed)
+        journal.close(exc.outcome if isinstance(exc, WriteOutcome) else f"error: {type(exc).__name__}")
         log.info("%s failed: %s", op.name, type(exc).__name__)
         prefix = SANDBOX_SHORT if runtime.settings.sandbox else ""
         raise ToolError(prefix + exc.model_message()) from exc
     except ValidationError as exc:
-        _audit(runtime, op, octx, args, arguments, "error: unreadable answer", confirmed)
+        journal.close("done (answer unreadable)")
         raise ToolError(
             "Altegio's answer could not be read (unexpected shape). "
             + (
@@ -278,8 +284,12 @@ async def invoke(
                 else ""
             )
         ) from exc
+    except BaseException:
+        # Cancelled by the client (or the server stopping) mid-flight: the write may have landed.
+        journal.close("cancelled: unknown whether Altegio applied it")
+        raise
     out.notes = [*out.notes, *octx.notes]
-    _audit(runtime, op, octx, args, arguments, "ok", confirmed)
+    journal.close("done (read back)" if octx.settled else "done")
     log.info("%s ok in %.1f ms", op.name, (time.perf_counter() - started) * 1000)
     # Every string leaving the server is cleaned once here, including raw `details` and text
     # renderings, so hidden or reordering characters from public text never reach the model.
@@ -306,28 +316,39 @@ async def invoke(
     )
 
 
-def _audit(
-    runtime: Runtime,
-    op: AnyOperation,
-    octx: OpContext,
-    args: Args,
-    arguments: dict[str, Any],
-    outcome: str,
-    confirmed: ConfirmationPath | None,
-) -> None:
-    if op.read_only or octx.writes_sent == 0:
-        return
-    target = op.target(args)
-    location = getattr(args, "location_id", None) or octx.default_location_id
-    runtime.audit.record(
-        tool=op.name,
-        caller=octx.caller.label,
-        location_id=location if isinstance(location, int) else None,
-        target_id=target.ident if target else None,
-        arguments=arguments,
-        outcome=outcome,
-        confirmation=confirmed,
-    )
+class Journal:
+    """The audit side of one tool call: an intent line before each write is sent, then one outcome
+    line for each when the call ends, however it ends."""
+
+    __slots__ = ("_args", "_arguments", "_octx", "_op", "_open", "_runtime", "confirmation")
+
+    def __init__(
+        self, runtime: Runtime, op: AnyOperation, octx: OpContext, args: Args, arguments: dict[str, Any]
+    ) -> None:
+        self._runtime, self._op, self._octx = runtime, op, octx
+        self._args, self._arguments = args, arguments
+        self._open: list[str] = []
+        self.confirmation: ConfirmationPath | None = None
+
+    def intent(self, method: str, path: str) -> None:
+        target = self._op.target(self._args)
+        location = getattr(self._args, "location_id", None) or self._octx.default_location_id
+        self._open.append(
+            self._runtime.audit.intent(
+                tool=self._op.name,
+                caller=self._octx.caller.label,
+                request=f"{method} {path}",
+                location_id=location if isinstance(location, int) else None,
+                target_id=target.ident if target else None,
+                arguments=self._arguments,
+                confirmation=self.confirmation,
+            )
+        )
+
+    def close(self, outcome: str) -> None:
+        for ident in self._open:
+            self._runtime.audit.outcome(ident, tool=self._op.name, outcome=outcome)
+        self._open.clear()
 
 
 __all__ = ["OperationTool", "ToolFactory", "annotations_for", "argument_model", "select_operations"]

@@ -272,8 +272,8 @@ RETRY_TABLE = [
     ("GET", 504, True),
     ("GET", 408, True),
     ("GET", 429, True),
-    ("PUT", 503, True),
-    ("DELETE", 503, True),
+    ("PUT", 503, False),  # writes are re-sent only when their operation says it is safe
+    ("DELETE", 503, False),
     ("GET", 500, False),
     ("GET", 404, False),
     ("GET", 422, False),
@@ -303,8 +303,8 @@ async def test_retry_table(method: str, status: int, retried: bool, clock: FakeC
     [
         ("GET", httpx.ConnectError("refused"), True),
         ("GET", httpx.ReadTimeout("slow"), True),
-        ("DELETE", httpx.RemoteProtocolError("dropped"), True),
-        ("POST", httpx.ConnectError("refused"), False),
+        ("DELETE", httpx.RemoteProtocolError("dropped"), False),
+        ("POST", httpx.ConnectError("refused"), True),  # never reached Altegio: always safe to resend
         ("POST", httpx.ReadTimeout("slow"), False),
         ("PATCH", httpx.RemoteProtocolError("dropped"), False),
     ],
@@ -321,6 +321,15 @@ async def test_transport_failures(method: str, exc: Exception, retried: bool, cl
             with pytest.raises(expected):
                 await client.request(method, "/x", json_body={})
     assert len(rec.requests) == (2 if retried else 1)
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST", "DELETE"])
+async def test_a_write_declared_safe_to_resend_is_retried(method: str, clock: FakeClock) -> None:
+    rec = Recorder(failure(503), envelope({"ok": True}))
+    async with make_client(rec, clock) as client:
+        result = await client.request(method, "/x", json_body={}, idempotent=True)
+    assert result.data == {"ok": True}
+    assert len(rec.requests) == 2
 
 
 async def test_retry_gives_up_after_max_retries(clock: FakeClock) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from altegio_mcp.audit import read_audit
+from altegio_mcp.audit import audited_writes, read_audit
 from altegio_mcp.operations import ALL_OPERATIONS
 from altegio_mcp.sandbox import DEMO_PARTNER_TOKEN, DEMO_USER_TOKEN, NEW_YORK_LOCATION_ID
 from tests.harness import sandbox_session, text_of
@@ -107,13 +107,15 @@ async def test_the_audit_trail_holds_exactly_the_writes_performed(tmp_path: Path
     raw = audit_file.read_text(encoding="utf-8")
     lines = raw.splitlines()
     assert all(json.loads(line) for line in lines)
-    entries = read_audit(audit_file)
-    summary = [(e["tool"], e["outcome"], e["confirmation"]) for e in entries]
+    # Two lines per write: the intent (before sending) and its outcome.
+    assert [e["event"] for e in read_audit(audit_file)] == ["intent", "outcome"] * 4
+    entries = audited_writes(audit_file)
+    summary = [(e["tool"], e["request"].split()[0], e["outcome"], e["confirmation"]) for e in entries]
     assert summary == [
-        ("create_appointment", "ok", "not-needed"),
-        ("create_appointment", "error: ValidationFailed", "not-needed"),
-        ("update_appointment", "ok", "not-needed"),
-        ("delete_appointment", "ok", "token"),
+        ("create_appointment", "POST", "done", "not-needed"),
+        ("create_appointment", "POST", "error: ValidationFailed", "not-needed"),
+        ("update_appointment", "PUT", "done", "not-needed"),
+        ("delete_appointment", "DELETE", "done", "token"),
     ]
     assert entries[3]["target_id"] == str(new_id)
     assert entries[3]["location_id"] == NEW_YORK_LOCATION_ID
@@ -129,29 +131,51 @@ def test_a_torn_last_line_leaves_earlier_lines_readable(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     log = AuditLog(path)
     for n in range(3):
-        log.record(
+        ident = log.intent(
             tool="create_comment",
             caller="t",
+            request="POST /comments/1/2",
             location_id=1,
             target_id=str(n),
             arguments={"text": f"hello {n}", "user_token": "secret"},
-            outcome="ok",
             confirmation=None,
         )
+        if n < 2:
+            log.outcome(ident, tool="create_comment", outcome="done")
     with path.open("a", encoding="utf-8") as handle:
         handle.write('{"time": "2026-11-27T12:00:00", "tool": "crea')  # a crash mid-write
-    entries = read_audit(path)
+    entries = audited_writes(path)
     assert [e["target_id"] for e in entries] == ["0", "1", "2"]
+    assert [e["outcome"] for e in entries] == ["done", "done", "in flight"]
     assert all("user_token" not in e["arguments"] for e in entries)
 
 
-def test_audit_failure_never_breaks_the_call(tmp_path: Path) -> None:
-    from altegio_mcp.audit import AuditLog
+def test_an_unwritable_audit_stops_the_write_but_not_its_outcome(tmp_path: Path) -> None:
+    """No intent line, no write; a failed outcome line never breaks a call that already happened."""
+    from altegio_mcp.audit import AuditLog, AuditUnavailable
 
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
     log = AuditLog(blocked / "audit.jsonl")
-    log.record(
-        tool="x", caller="t", location_id=None, target_id=None, arguments={}, outcome="ok", confirmation=None
-    )
-    assert log.failures == 1
+    with pytest.raises(AuditUnavailable):
+        log.intent(
+            tool="x",
+            caller="t",
+            request="POST /x",
+            location_id=None,
+            target_id=None,
+            arguments={},
+            confirmation=None,
+        )
+    log.outcome("abc", tool="x", outcome="done")
+    assert log.failures == 2
+
+
+async def test_an_unwritable_audit_sends_nothing(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    async with sandbox_session(audit=True, audit_log=blocked / "audit.jsonl") as s:
+        assert s.sandbox is not None
+        result = await s.call("add_client_comment", {"client_id": 5007, "text": "never sent"})
+        assert result.is_error and "audit trail could not be written" in text_of(result), text_of(result)
+        assert [r for r in s.sandbox.requests if r.method == "POST"] == []

@@ -35,8 +35,8 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     [
         ("GET", 429, True),
         ("get", 503, True),
-        ("PUT", 502, True),
-        ("DELETE", 504, True),
+        ("PUT", 502, False),  # a PUT is re-sent only when its operation says it is safe
+        ("DELETE", 504, False),
         ("GET", 408, True),
         ("GET", 500, False),
         ("POST", 503, False),

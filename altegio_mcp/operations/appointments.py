@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field, JsonValue
 
-from altegio_mcp.errors import InvalidArgument, Target, ValidationFailed
+from altegio_mcp.errors import InvalidArgument, NotFound, Target, ValidationFailed
 from altegio_mcp.operations.base import (
     RAW_JSON,
     AppointmentId,
@@ -31,6 +31,7 @@ from altegio_mcp.operations.base import (
     PageMeta,
     Result,
     ServiceIds,
+    Verdict,
     first_of,
     next_page_hint,
     page_meta,
@@ -327,8 +328,24 @@ async def preview_delete(ctx: OpContext, a: DeleteAppointmentArgs) -> str:
 async def delete_appointment(ctx: OpContext, a: DeleteAppointmentArgs) -> DeletedAppointment:
     loc = ctx.location_id(a.location_id)
     was = await describe_for_confirmation(ctx, loc, a.appointment_id)
-    await ctx.call(
-        "DELETE", f"/record/{loc}/{a.appointment_id}", ANY, target=_appointment_target(loc, a.appointment_id)
+    how = f"get_appointment(location_id={loc}, appointment_id={a.appointment_id})"
+
+    async def verify() -> Verdict:
+        try:
+            wire = await fetch_appointment(ctx, loc, a.appointment_id)
+        except NotFound:
+            return Verdict(done=True, how=f"{how} answers 404: it is gone")
+        if wire.deleted:
+            return Verdict(done=True, how=f"{how} shows it deleted")
+        return Verdict(done=False, how=f"{how} still finds it")
+
+    await ctx.write(
+        "DELETE",
+        f"/record/{loc}/{a.appointment_id}",
+        ANY,
+        target=_appointment_target(loc, a.appointment_id),
+        verify=verify,
+        check=how,
     )
     return DeletedAppointment(deleted=True, appointment_id=a.appointment_id, was=was)
 
@@ -398,6 +415,7 @@ OPERATIONS = (
         },
         handler=create_appointment,
         render=render_one,
+        resend_safe=False,
     ),
     Operation(
         name="update_appointment",
@@ -424,6 +442,7 @@ OPERATIONS = (
         },
         handler=update_appointment,
         render=render_updated,
+        resend_safe=True,  # a full replace: the same record however often it arrives
         target=lambda a: _appointment_target(a.location_id, a.appointment_id),
     ),
     Operation(
@@ -443,6 +462,7 @@ OPERATIONS = (
         handler=delete_appointment,
         render=render_deleted,
         confirmation=Confirmation(preview=preview_delete),
+        resend_safe=False,  # a repeat answers 404 after success: settled by reading it back
         target=lambda a: _appointment_target(a.location_id, a.appointment_id),
     ),
     Operation(

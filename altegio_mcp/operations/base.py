@@ -11,13 +11,10 @@ every tool describes an id or a date the same way and says which tool lists vali
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -33,7 +30,21 @@ from pydantic import (
 )
 
 from altegio_mcp.client import AltegioAuth, AltegioClient, ApiResult, Query
-from altegio_mcp.errors import ConfigurationError, InvalidArgument, LocationNotGranted, Target
+from altegio_mcp.errors import (
+    AltegioError,
+    APIStatusError,
+    ConfigurationError,
+    ConnectionFailed,
+    InvalidArgument,
+    LocationNotGranted,
+    MalformedResponse,
+    NotDelivered,
+    RequestTimedOut,
+    ServerError,
+    Target,
+    WriteNotDone,
+    WriteOutcomeUnknown,
+)
 from altegio_mcp.text import USER_TEXT_NOTE, clean_text
 from altegio_mcp.timeutil import TimeError, localize, zone
 
@@ -288,60 +299,6 @@ class LocationDirectory:
 
 
 @dataclass(slots=True)
-class SeriesRecord:
-    """What this server learnt about a client's recurring series when it created or changed it."""
-
-    location_id: int
-    schedule_id: int
-    client_id: int | None
-    day_ids: list[int]
-    future_starts: list[str]
-
-
-class SeriesLedger:
-    """Client series this server created or changed, kept in a small JSON file.
-
-    Altegio has no read for a client series (only create, patch and delete), so the only way to say
-    how many appointments a deletion removes, or whether a change detaches days, is to remember
-    what the API answered when the series was written.
-    """
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
-        self._items: dict[int, SeriesRecord] = {}
-        if path is not None and path.exists():
-            try:
-                raw = json.loads(path.read_text(encoding="utf-8"))
-                for key, value in dict(raw).items():
-                    self._items[int(key)] = SeriesRecord(**value)
-            except (OSError, ValueError, TypeError):
-                self._items = {}
-
-    def get(self, client_schedule_id: int) -> SeriesRecord | None:
-        return self._items.get(client_schedule_id)
-
-    def put(self, client_schedule_id: int, record: SeriesRecord) -> None:
-        self._items[client_schedule_id] = record
-        self._save()
-
-    def forget(self, client_schedule_id: int) -> None:
-        if self._items.pop(client_schedule_id, None) is not None:
-            self._save()
-
-    def _save(self) -> None:
-        if self.path is None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            payload = {str(k): asdict(v) for k, v in self._items.items()}
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(payload), encoding="utf-8")
-            tmp.replace(self.path)
-        except OSError:
-            logging.getLogger(__name__).warning("could not save the series ledger to %s", self.path)
-
-
-@dataclass(slots=True)
 class Caller:
     """Who a call acts for: a label for humans and the Altegio user token it carries.
 
@@ -374,9 +331,14 @@ class OpContext:
     caller: Caller
     locations: LocationDirectory
     default_location_id: int | None
-    series: SeriesLedger = field(default_factory=SeriesLedger)
     notes: list[str] = field(default_factory=list[str])
     writes_sent: int = 0
+    resend_safe: bool = False
+    """Whether this operation's writes may be re-sent after a lost answer (declared per operation)."""
+    journal: Callable[[str, str], None] | None = None
+    """Called with (method, path) before each write is sent: the audit's write-ahead intent."""
+    settled: list[str] = field(default_factory=list[str])
+    """How each write whose answer was lost was confirmed by reading it back."""
 
     def location_id(self, value: int | None) -> int:
         """The location a call is about: the argument or the default, checked against the caller."""
@@ -423,19 +385,120 @@ class OpContext:
         target: Target | None = None,
         idempotent: bool | None = None,
     ) -> ApiResult[T]:
-        if method != "GET" and not idempotent:
-            self.writes_sent += 1
-        return await self.client.request(
-            method,
-            path,
-            model,
-            params=params,
-            json_body=json_body,
-            auth=self.caller.auth,
-            auth_mode="partner" if partner_only else "user",
-            target=target,
-            idempotent=idempotent,
-        )
+        """One request. A write (anything but a GET, or a POST flagged `idempotent` as a search)
+        goes through `write` without a read-back: a lost answer then says the outcome is unknown."""
+        if method == "GET" or idempotent:
+            return await self.client.request(
+                method,
+                path,
+                model,
+                params=params,
+                json_body=json_body,
+                auth=self.caller.auth,
+                auth_mode="partner" if partner_only else "user",
+                target=target,
+                idempotent=idempotent,
+            )
+        answer = await self.write(method, path, model, params=params, json_body=json_body, target=target)
+        if isinstance(answer, Verified):  # pragma: no cover - only with a read-back
+            raise AssertionError("a write without a read-back cannot be verified")
+        return answer
+
+    async def write(
+        self,
+        method: Method,
+        path: str,
+        model: type[T] | TypeAdapter[T],
+        *,
+        params: Query | None = None,
+        json_body: JsonValue | None = None,
+        target: Target | None = None,
+        verify: Callable[[], Awaitable[Verdict]] | None = None,
+        check: str = "the matching get_ or list_ tool",
+    ) -> ApiResult[T] | Verified:
+        """Send one write as a small state machine: intent → sent → outcome.
+
+        The intent is journalled (the audit's write-ahead line) before anything is sent. The
+        request is re-sent automatically only when the operation declares that safe
+        (`resend_safe`), or when it never reached Altegio. When the answer is lost (the connection
+        dropped, the answer was cut off or timed out, or a 5xx), `verify` reads the target back:
+        done (a `Verified` with what it found), not done (`WriteNotDone`), or unknown
+        (`WriteOutcomeUnknown`, naming `check`, the exact read to look with). After a timeout the
+        read waits `write_settle_seconds` first, and "not there yet" stays unknown: Altegio may
+        still commit it.
+        """
+        self.writes_sent += 1
+        if self.journal is not None:
+            self.journal(method, path)
+        try:
+            return await self.client.request(
+                method,
+                path,
+                model,
+                params=params,
+                json_body=json_body,
+                auth=self.caller.auth,
+                target=target,
+                idempotent=self.resend_safe,
+            )
+        except NotDelivered as exc:
+            raise WriteNotDone(
+                exc.message,
+                cause=exc,
+                check="the connection to Altegio could not be made, so nothing reached it",
+            ) from exc
+        except (ConnectionFailed, RequestTimedOut, MalformedResponse, ServerError) as exc:
+            lost = exc
+        timed_out = isinstance(lost, RequestTimedOut)
+        if verify is None:
+            raise WriteOutcomeUnknown(_lost_text(lost), cause=lost, check=check) from lost
+        if timed_out:
+            await self.client.pause(self.client.settings.write_settle_seconds)
+        try:
+            verdict = await verify()
+        except AltegioError as exc:
+            raise WriteOutcomeUnknown(
+                f"{_lost_text(lost)}, and reading it back failed too ({type(exc).__name__})",
+                cause=lost,
+                check=check,
+            ) from exc
+        if verdict.done:
+            self.notes.append(
+                f"Altegio's answer was lost ({_lost_text(lost)}); reading it back ({verdict.how}) "
+                "shows the change was made, once. Do not repeat it."
+            )
+            self.settled.append(verdict.how)
+            return Verified(found=verdict.found, how=verdict.how)
+        if verdict.done is False and not timed_out:
+            raise WriteNotDone(_lost_text(lost), cause=lost, check=verdict.how) from lost
+        late = ", and Altegio may still be saving it" if timed_out and verdict.done is False else ""
+        raise WriteOutcomeUnknown(_lost_text(lost) + late, cause=lost, check=check) from lost
+
+
+def _lost_text(exc: AltegioError) -> str:
+    if isinstance(exc, APIStatusError):
+        return f"Altegio answered HTTP {exc.status_code}"
+    return exc.message
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What reading a write's target back showed: `done` True, False, or None (cannot tell).
+
+    `how` names the read (for the model and the audit); `found` is what it found, when useful.
+    """
+
+    done: bool | None
+    how: str
+    found: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A write whose answer was lost but whose effect a read-back confirmed."""
+
+    found: Any
+    how: str
 
 
 # --- the declaration -------------------------------------------------------------------------------
@@ -477,10 +540,18 @@ class Operation(Generic[InT, OutT]):
     core: bool = True
     confirmation: Confirmation[InT] | None = None
     idempotent: bool | None = None
+    resend_safe: bool | None = None
+    """Writes only, and required for them: whether re-sending the request after a lost answer is
+    safe (one effect however often it arrives). A full-replace PUT is; a PUT that appends a payment,
+    a POST that creates, or a DELETE whose repeat answers 404 is not."""
     target: Callable[[InT], Target | None] = lambda _args: None
     omitted: Mapping[str, str] = field(default_factory=dict[str, str])
     """Official parameters of this operation the tool deliberately never sends, each with a one-line
     reason (checked against the contract data by tests/contract)."""
+
+    def __post_init__(self) -> None:
+        if self.kind != "read" and self.resend_safe is None:
+            raise ValueError(f"{self.name}: a write must declare resend_safe (is re-sending it safe?)")
 
     @property
     def read_only(self) -> bool:

@@ -2,7 +2,7 @@
 after a flaky network, and what a re-booking (`update_appointment`) shares with it.
 
 Each create carries an `api_id` (the caller's idempotency key, or one derived from the booking);
-after a timeout or dropped connection the server looks for that `api_id` before trying again. A
+an identical call first looks for that `api_id`, and a lost answer is settled by looking for it. A
 slot Altegio refuses comes back with the team member's nearest free times, and a booking without
 an explicit length takes the length of its services with that team member. The tool itself is
 declared with the other appointment tools in `appointments.py`.
@@ -204,15 +204,22 @@ async def create_appointment(ctx: OpContext, a: CreateAppointmentArgs) -> Appoin
         return await _find_by_api_id(ctx, loc, start.astimezone(tz).date(), a.team_member_id, api_id)
 
     posted = await post_never_twice(
-        ctx, f"/records/{loc}", body, refusal=refusal, find_saved=find_saved, precheck=True, key=api_id
+        ctx,
+        f"/records/{loc}",
+        body,
+        refusal=refusal,
+        find_saved=find_saved,
+        check=f"list_appointments(location_id={loc}, team_member_id={a.team_member_id}, "
+        f"start_date={start.astimezone(tz).date().isoformat()}) by api_id {api_id}",
+        precheck=True,
+        key=api_id,
     )
     if posted.found is not None:
         ctx.notes.append(
             f"This booking already existed (api_id {api_id}, from an identical earlier call): "
             "returned it instead of booking twice."
             if posted.existed
-            else "The connection failed after Altegio saved the booking; found it by api_id "
-            f"{api_id}, so it was not booked twice."
+            else f"Found by api_id {api_id}, so it was not booked twice."
         )
         return AppointmentResult(appointment=to_appointment(posted.found, tz))
     wire = ONE_APPOINTMENT.validate_python(first_of(posted.answer))

@@ -149,12 +149,17 @@ async def create_client(ctx: OpContext, a: CreateClientArgs) -> CreatedClient:
     # another name with the same phone still gets Altegio's duplicate-phone refusal.
     key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
     posted = await post_never_twice(
-        ctx, f"/clients/{loc}", body, refusal=refusal, find_saved=find_saved, key=key
+        ctx,
+        f"/clients/{loc}",
+        body,
+        refusal=refusal,
+        find_saved=find_saved,
+        check=f"search_clients(location_id={loc}, query={a.phone!r})",
+        key=key,
     )
     if posted.found is not None:
         ctx.notes.append(
-            f"The connection failed mid-request; client {posted.found.id} already has phone {a.phone}, "
-            "so it was returned and no second client was created."
+            f"Client {posted.found.id} has phone {a.phone}: it was returned and no second client was created."
         )
         return CreatedClient(client=to_client(posted.found), created=False)
     return CreatedClient(client=to_client(ONE_CLIENT.validate_python(first_of(posted.answer))), created=True)
@@ -276,6 +281,7 @@ OPERATIONS = (
         },
         handler=create_client,
         render=render_created,
+        resend_safe=False,
     ),
     Operation(
         name="update_client",
@@ -294,6 +300,7 @@ OPERATIONS = (
         },
         handler=update_client,
         render=render_updated,
+        resend_safe=True,  # a full replace of the card
         target=lambda a: client_target(a.location_id, a.client_id),
     ),
 )

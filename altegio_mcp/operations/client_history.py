@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, JsonValue, TypeAdapter, field_validator
 
-from altegio_mcp.errors import InvalidArgument
+from altegio_mcp.errors import APIStatusError, InvalidArgument
+from altegio_mcp.operations import support
 from altegio_mcp.operations.base import (
     Args,
     ClientId,
@@ -32,11 +33,11 @@ from altegio_mcp.operations.base import (
     empty_is_none,
     first_of,
 )
-from altegio_mcp.operations.clients import ANY, TOOLSET, Phone, client_target
+from altegio_mcp.operations.clients import TOOLSET, Phone, client_target
 from altegio_mcp.operations.records import ATTENDANCE_CODES, ATTENDANCE_NAMES, AttendanceName
-from altegio_mcp.operations.support import check_date_order, local_iso
+from altegio_mcp.operations.support import RECENT, check_date_order, local_iso, post_never_twice
 from altegio_mcp.text import one_line
-from altegio_mcp.timeutil import span
+from altegio_mcp.timeutil import parse_api_datetime, span
 
 PaymentStatus = Literal["not_paid", "paid_not_full", "paid_full", "paid_over"]
 
@@ -144,14 +145,37 @@ def render_comments(out: ClientCommentList) -> str:
 async def add_client_comment(ctx: OpContext, a: AddClientCommentArgs) -> ClientCommentResult:
     loc = ctx.location_id(a.location_id)
     tz = await ctx.zone(loc)
-    res = await ctx.call(
-        "POST",
-        f"/clients/{loc}/clients/{a.client_id}/comments",
-        ANY,
-        json_body={"text": a.text},
-        target=client_target(loc, a.client_id),
+    path = f"/clients/{loc}/clients/{a.client_id}/comments"
+
+    async def find_saved() -> WireComment | None:
+        # The same text on this client in the last minutes is this comment (a lost answer, a retry).
+        res = await ctx.call("GET", path, COMMENTS, target=client_target(loc, a.client_id))
+        now = support.utc_now()
+        for w in res.data:
+            made = parse_api_datetime(w.create_date, tz)
+            if made is not None and now - made < RECENT and (w.text or "").strip() == a.text.strip():
+                return w
+        return None
+
+    async def refusal(_exc: APIStatusError) -> Exception | None:
+        return None
+
+    posted = await post_never_twice(
+        ctx,
+        path,
+        {"text": a.text},
+        refusal=refusal,
+        find_saved=find_saved,
+        check=f"list_client_comments(location_id={loc}, client_id={a.client_id})",
+        precheck=True,
     )
-    return ClientCommentResult(comment=to_comment(ONE_COMMENT.validate_python(first_of(res.data)), tz))
+    if posted.found is not None:
+        if posted.existed:
+            ctx.notes.append(
+                "The same comment was added minutes ago: returned it instead of adding it twice."
+            )
+        return ClientCommentResult(comment=to_comment(posted.found, tz))
+    return ClientCommentResult(comment=to_comment(ONE_COMMENT.validate_python(first_of(posted.answer)), tz))
 
 
 def render_comment(out: ClientCommentResult) -> str:
@@ -368,6 +392,7 @@ OPERATIONS = (
         kind="write",
         handler=add_client_comment,
         render=render_comment,
+        resend_safe=False,
         target=lambda a: client_target(a.location_id, a.client_id),
     ),
     Operation(

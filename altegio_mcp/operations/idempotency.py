@@ -32,6 +32,7 @@ from altegio_mcp.errors import (
     NotDelivered,
     RequestTimedOut,
     StateStoreUnreachable,
+    WriteNotDone,
 )
 from altegio_mcp.settings import Settings
 from altegio_mcp.state import StateStore, StateUnavailable
@@ -48,6 +49,7 @@ DEFINITELY_NOT_CREATED = (
     StateStoreUnreachable,
     ConfigurationError,
     InvalidArgument,
+    WriteNotDone,  # read back after a lost answer: nothing was saved
 )
 
 

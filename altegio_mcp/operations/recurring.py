@@ -1,11 +1,13 @@
 """Recurring appointments (toolset `recurring`): a client's series (client schedule) over a
-group-event schedule, created, changed and deleted, and the ledger that remembers it.
+group-event schedule, created, changed and deleted.
 
 A client series books one client into the future occurrences of chosen schedule days (see
 `schedules.py` for schedules and their days). Altegio can create, change and delete a client series
-but cannot read one, so this module records what each create or change answered in the server's
-`SeriesLedger`; that record is how a change or a deletion can say in advance which days and how
-many future appointments it removes. A series the ledger does not know is treated as the worst case.
+but cannot read one, so the server never knows which days a series has now. The gate therefore fails
+closed: every change of days and every deletion asks the person first, and previews say only what
+reads made with the caller's own credentials show (the listed days' occurrences), never what this
+or another process remembers. After a lost answer, a create is settled by reading the client's
+appointments at the occurrences of the chosen days; a deletion by asking for the series again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, JsonValue, TypeAdapter, field_validator
 
-from altegio_mcp.errors import AltegioError, InvalidArgument, Target
+from altegio_mcp.errors import AlreadyDone, InvalidArgument, NotFound, Target, WriteDoneAnswerLost
 from altegio_mcp.operations.base import (
     RAW_JSON,
     Args,
@@ -26,15 +28,18 @@ from altegio_mcp.operations.base import (
     OpContext,
     Operation,
     Result,
-    SeriesRecord,
+    Verdict,
+    Verified,
     Wire,
 )
+from altegio_mcp.operations.records import APPOINTMENTS as RECORDS
 from altegio_mcp.operations.schedules import (
     EVENTS,
     TOOLSET,
     ScheduleDay,
     ScheduleId,
     WireScheduleDay,
+    WireScheduleEvent,
     day_line,
     to_schedule_day,
 )
@@ -93,16 +98,11 @@ class SeriesResult(Result):
     client_schedule_id: int = Field(description="The series id: keep it to change or delete the series.")
     final_day: str | None = Field(default=None, description="Last day of the series, with offset.")
     days: list[SeriesDay]
-    detached_day_ids: list[int] | None = Field(default=None, description="Days this change removed.")
-    attached_day_ids: list[int] | None = Field(default=None, description="Days this change added.")
 
 
 class DeletedSeries(Result):
     deleted: bool
     client_schedule_id: int
-    future_appointments_removed: int | None = Field(
-        default=None, description="Known only for series this server created or changed."
-    )
 
 
 def render_series(out: SeriesResult) -> str:
@@ -112,20 +112,16 @@ def render_series(out: SeriesResult) -> str:
     for d in out.days:
         nxt = ", ".join(s[:16].replace("T", " ") for s in d.upcoming[:3])
         lines.append(f"  {day_line(d)}; {d.upcoming_total} upcoming" + (f": {nxt}…" if nxt else ""))
-    if out.detached_day_ids:
-        lines.append(f"Detached days: {', '.join(map(str, out.detached_day_ids))}.")
-    if out.attached_day_ids:
-        lines.append(f"Attached days: {', '.join(map(str, out.attached_day_ids))}.")
     return "\n".join(lines + out.notes)
 
 
 def render_deleted(out: DeletedSeries) -> str:
-    count = out.future_appointments_removed
-    removed = f", {count} future appointments removed" if count is not None else ""
-    return "\n".join([f"Deleted recurring series {out.client_schedule_id}{removed}.", *out.notes])
+    return "\n".join(
+        [f"Deleted recurring series {out.client_schedule_id} and its future appointments.", *out.notes]
+    )
 
 
-# --- series days and the ledger ------------------------------------------------------------------
+# --- series days ---------------------------------------------------------------------------------
 
 
 def _live_starts(day: WireScheduleDay, tz: ZoneInfo) -> list[datetime]:
@@ -146,23 +142,11 @@ def _series_day(day: WireScheduleDay, tz: ZoneInfo, now: datetime) -> SeriesDay:
     )
 
 
-async def _remember(
-    ctx: OpContext, loc: int, schedule_id: int, client_id: int | None, wire: WireClientSchedule
+async def _series_result(
+    ctx: OpContext, loc: int, schedule_id: int, wire: WireClientSchedule
 ) -> SeriesResult:
-    """Record the series in the ledger (Altegio cannot be asked later) and build the result."""
     tz = await ctx.zone(loc)
     now = utc_now()
-    starts = sorted({s for day in wire.days for s in _live_starts(day, tz)})
-    ctx.series.put(
-        wire.id,
-        SeriesRecord(
-            location_id=loc,
-            schedule_id=schedule_id,
-            client_id=client_id,
-            day_ids=[day.id for day in wire.days],
-            future_starts=[iso(s) for s in starts],
-        ),
-    )
     if any(day.events is None for day in wire.days):
         ctx.notes.append("Altegio's answer did not list occurrences for every day.")
     final = parse_api_datetime(wire.final_day, tz)
@@ -193,25 +177,51 @@ def _series_path(loc: int, schedule_id: int, client_schedule_id: int) -> str:
     return f"/company/{loc}/schedules/{schedule_id}/client_schedules/{client_schedule_id}"
 
 
-def _known(ctx: OpContext, loc: int, schedule_id: int, client_schedule_id: int) -> SeriesRecord | None:
-    """The ledger's record of this series, if it is about the same location and schedule."""
-    record = ctx.series.get(client_schedule_id)
-    if record is None or record.location_id != loc or record.schedule_id != schedule_id:
-        return None
-    return record
+def _day_path(loc: int, schedule_id: int, day_id: int) -> str:
+    return f"/company/{loc}/schedules/{schedule_id}/days/{day_id}/events"
 
 
-async def _future_starts(ctx: OpContext, record: SeriesRecord) -> list[datetime]:
-    tz = await ctx.zone(record.location_id)
-    now = utc_now()
-    starts = [parse_api_datetime(s, tz) for s in record.future_starts]
-    return sorted(s.astimezone(tz) for s in starts if s is not None and s > now)
+async def _day_events(ctx: OpContext, loc: int, schedule_id: int, day_id: int) -> list[WireScheduleEvent]:
+    """A schedule day's occurrences, read as the caller (a 403 or 404 stops the call)."""
+    res = await ctx.call(
+        "GET",
+        _day_path(loc, schedule_id, day_id),
+        EVENTS,
+        target=Target("schedule day", f"{day_id} of schedule {schedule_id}", loc, "find_schedule"),
+    )
+    return res.data
+
+
+def _future(
+    events: list[WireScheduleEvent], tz: ZoneInfo, now: datetime
+) -> list[tuple[datetime, int | None]]:
+    """(start, group event id) of the live occurrences after `now`, in order."""
+    out: list[tuple[datetime, int | None]] = []
+    for event in events:
+        start = parse_api_datetime(event.event_datetime, tz)
+        if start is None or event.event_status in GONE or start <= now:
+            continue
+        entity = event.event_entity_id if event.event_entity_type == "activity" else None
+        out.append((start.astimezone(tz), entity))
+    return sorted(out, key=lambda item: item[0])
 
 
 def _dates(starts: list[datetime]) -> str:
     shown = ", ".join(f"{s:%a %Y-%m-%d %H:%M}" for s in starts[:DATES_LISTED])
     more = f" and {len(starts) - DATES_LISTED} more" if len(starts) > DATES_LISTED else ""
     return shown + more
+
+
+async def _listed_days(ctx: OpContext, loc: int, schedule_id: int, day_ids: list[int]) -> list[str]:
+    """One line per listed day, from its occurrences as the caller can read them."""
+    tz = await ctx.zone(loc)
+    now = utc_now()
+    lines: list[str] = []
+    for day_id in day_ids:
+        upcoming = [start for start, _ in _future(await _day_events(ctx, loc, schedule_id, day_id), tz, now)]
+        when = f"{len(upcoming)} future occurrences" + (f": {_dates(upcoming)}" if upcoming else "")
+        lines.append(f"- day {day_id}: {when}")
+    return lines
 
 
 # --- create --------------------------------------------------------------------------------------------
@@ -225,83 +235,113 @@ class CreateRecurringArgs(Args):
     comer_id: int | None = Field(default=None, ge=1, description="The client's comer (person, pet, vehicle).")
 
 
+async def _booked_occurrences(ctx: OpContext, loc: int, a: CreateRecurringArgs) -> tuple[list[int], str]:
+    """Ids of the client's appointments at future occurrences of the chosen days, and the read used.
+
+    A series books its client into each occurrence (a group event); the client's appointments that
+    point at those group events are the series' trace, which Altegio does let us read.
+    """
+    tz = await ctx.zone(loc)
+    now = utc_now()
+    occurrences: list[tuple[datetime, int | None]] = []
+    for day_id in a.schedule_day_ids:
+        occurrences += _future(await _day_events(ctx, loc, a.schedule_id, day_id), tz, now)
+    how = f"list_appointments(location_id={loc}, client_id={a.client_id})"
+    if not occurrences:
+        return [], how
+    events = {entity for _, entity in occurrences if entity is not None}
+    starts = {start for start, _ in occurrences}
+    first, last = min(starts), max(starts)
+    res = await ctx.call(
+        "GET",
+        f"/records/{loc}",
+        RECORDS,
+        params={
+            "client_id": a.client_id,
+            "start_date": first.date().isoformat(),
+            "end_date": last.date().isoformat(),
+            "count": 200,
+        },
+        target=Target("client", str(a.client_id), loc, "search_clients"),
+    )
+    booked: list[int] = []
+    for record in res.data:
+        start = parse_api_datetime(record.datetime, tz)
+        at_occurrence = record.activity_id in events if record.activity_id else start in starts
+        if not record.deleted and at_occurrence:
+            booked.append(record.id)
+    return booked, how
+
+
 async def create_recurring(ctx: OpContext, a: CreateRecurringArgs) -> SeriesResult:
     _check_unique(a.schedule_day_ids)
     loc = ctx.location_id(a.location_id)
+    # Never twice: a client already booked at these occurrences (an earlier call whose answer was
+    # lost, most likely) is reported instead of booking the same slots again.
+    already, how = await _booked_occurrences(ctx, loc, a)
+    if already:
+        raise AlreadyDone(
+            f"Client {a.client_id} is already booked at {len(already)} future occurrences of these days "
+            f"(appointments {', '.join(map(str, already[:10]))}): a series for them probably exists "
+            f"already, perhaps from an earlier call whose answer was lost. Check with {how}; to change "
+            "an existing series use update_recurring_appointments. Nothing was sent.",
+            method="POST",
+            path=f"/company/{loc}/schedules/{a.schedule_id}/client_schedules",
+        )
     body: dict[str, JsonValue] = {"client_id": a.client_id, "schedule_days_ids": list(a.schedule_day_ids)}
     if a.comer_id is not None:
         body["comer_id"] = a.comer_id
-    res = await ctx.call(
+
+    async def verify() -> Verdict:
+        booked, _ = await _booked_occurrences(ctx, loc, a)
+        return Verdict(done=bool(booked), how=f"{how} finds {len(booked)} appointments at its occurrences")
+
+    res = await ctx.write(
         "POST",
         f"/company/{loc}/schedules/{a.schedule_id}/client_schedules",
         CLIENT_SCHEDULE,
         json_body=body,
         target=_schedule_target(loc, a.schedule_id),
+        verify=verify,
+        check=how,
     )
-    return await _remember(ctx, loc, a.schedule_id, a.client_id, res.data)
+    if isinstance(res, Verified):
+        raise WriteDoneAnswerLost(
+            f"The series was created (the client is booked at its occurrences: {res.how}), but "
+            "Altegio's answer with its id was lost. Do not create it again. Its id is needed only to "
+            "change or delete it later",
+            check=how,
+        )
+    return await _series_result(ctx, loc, a.schedule_id, res.data)
 
 
-# --- update (destructive when it detaches days) -----------------------------------------------------------
+# --- update (always confirmed: the current days cannot be read) --------------------------------------------
 
 
 class UpdateRecurringArgs(Args):
     location_id: LocationId
     schedule_id: ScheduleId
     client_schedule_id: ClientScheduleId
-    schedule_day_ids: DayIds = Field(description="The full new set of day ids (1-7); others detach.")
-
-
-def _detaches(ctx: OpContext, a: UpdateRecurringArgs) -> bool:
-    loc = a.location_id or ctx.default_location_id
-    record = _known(ctx, loc, a.schedule_id, a.client_schedule_id) if loc else None
-    # Fail closed: without a record of the series, any day it has and the new set lacks is detached.
-    return record is None or bool(set(record.day_ids) - set(a.schedule_day_ids))
-
-
-async def _day_occurrences(ctx: OpContext, loc: int, schedule_id: int, day_id: int) -> list[datetime] | None:
-    tz = await ctx.zone(loc)
-    try:
-        res = await ctx.call("GET", f"/company/{loc}/schedules/{schedule_id}/days/{day_id}/events", EVENTS)
-    except AltegioError:  # the preview still stands without the per-day count
-        return None
-    starts = [parse_api_datetime(e.event_datetime, tz) for e in res.data]
-    return [s for s in starts if s is not None]
+    schedule_day_ids: DayIds = Field(description="The full new set of day ids; others detach.")
 
 
 async def preview_update(ctx: OpContext, a: UpdateRecurringArgs) -> str:
     loc = ctx.location_id(a.location_id)
-    record = _known(ctx, loc, a.schedule_id, a.client_schedule_id)
     head = (
-        f"Change recurring series {a.client_schedule_id} (schedule {a.schedule_id}, location {loc}) to days "
+        f"Set recurring series {a.client_schedule_id} (schedule {a.schedule_id}, location {loc}) to "
+        f"exactly these days: {', '.join(map(str, a.schedule_day_ids))}."
     )
-    head += ", ".join(map(str, a.schedule_day_ids)) + "."
-    if record is None:
-        return (
-            f"{head}\nAltegio offers no read for a client series and this server did not create or change "
-            "this one, so it cannot tell which days the series has now: any schedule day not listed is "
-            "detached, and its future appointments are deleted. Listed days are kept or attached."
-        )
-    lines = [head + (f" Client {record.client_id}." if record.client_id else "")]
-    future = await _future_starts(ctx, record)
-    for day_id in [d for d in record.day_ids if d not in a.schedule_day_ids]:
-        occurrences = await _day_occurrences(ctx, loc, a.schedule_id, day_id)
-        if occurrences is None:
-            lines.append(f"- detach day {day_id} and delete its future appointments")
-            continue
-        on_day = set(occurrences)
-        going = [s for s in future if s in on_day]
-        dates = f": {_dates(going)}" if going else ""
-        lines.append(f"- detach day {day_id}: {len(going)} future appointments deleted{dates}")
-    for day_id in [d for d in a.schedule_day_ids if d not in record.day_ids]:
-        lines.append(f"- attach day {day_id}: its future occurrences are booked")
-    lines.append("(From what this server recorded when it last wrote the series.)")
+    lines = [head, *await _listed_days(ctx, loc, a.schedule_id, a.schedule_day_ids)]
+    lines.append(
+        "Altegio cannot show which days the series has now, so any day it has that is not listed "
+        "here is detached and its future appointments are deleted. Listed days are kept or booked."
+    )
     return "\n".join(lines)
 
 
 async def update_recurring(ctx: OpContext, a: UpdateRecurringArgs) -> SeriesResult:
     _check_unique(a.schedule_day_ids)
     loc = ctx.location_id(a.location_id)
-    before = _known(ctx, loc, a.schedule_id, a.client_schedule_id)
     res = await ctx.call(
         "PATCH",
         _series_path(loc, a.schedule_id, a.client_schedule_id),
@@ -309,10 +349,10 @@ async def update_recurring(ctx: OpContext, a: UpdateRecurringArgs) -> SeriesResu
         json_body={"schedule_days_ids": list(a.schedule_day_ids)},
         target=_series_target(loc, a.schedule_id, a.client_schedule_id),
     )
-    out = await _remember(ctx, loc, a.schedule_id, before.client_id if before else None, res.data)
-    if before is not None:
-        out.detached_day_ids = [d for d in before.day_ids if d not in a.schedule_day_ids]
-        out.attached_day_ids = [d for d in a.schedule_day_ids if d not in before.day_ids]
+    out = await _series_result(ctx, loc, a.schedule_id, res.data)
+    out.notes.append(
+        "Altegio does not show a series' earlier days, so which days this change detached is not known."
+    )
     return out
 
 
@@ -327,37 +367,28 @@ class DeleteRecurringArgs(Args):
 
 async def preview_delete(ctx: OpContext, a: DeleteRecurringArgs) -> str:
     loc = ctx.location_id(a.location_id)
-    record = _known(ctx, loc, a.schedule_id, a.client_schedule_id)
-    head = f"Delete recurring series {a.client_schedule_id} (schedule {a.schedule_id}, location {loc})"
-    if record is None:
-        return (
-            f"{head}. Altegio offers no read for a client series and this server did not create or change "
-            "this one, so the number of appointments is unknown: all future appointments of the series "
-            "are deleted. This cannot be undone."
-        )
-    future = await _future_starts(ctx, record)
-    client = f" for client {record.client_id}" if record.client_id else ""
-    dates = f": {_dates(future)}" if future else ""
     return (
-        f"{head}{client}. It deletes {len(future)} future appointments{dates} (from what this server "
-        "recorded when it last wrote the series). This cannot be undone."
+        f"Delete recurring series {a.client_schedule_id} (schedule {a.schedule_id}, location {loc}) and "
+        "all its future appointments. Altegio cannot show a series before deleting it, so how many "
+        "appointments go is not known. This cannot be undone."
     )
 
 
 async def delete_recurring(ctx: OpContext, a: DeleteRecurringArgs) -> DeletedSeries:
     loc = ctx.location_id(a.location_id)
-    record = _known(ctx, loc, a.schedule_id, a.client_schedule_id)
-    removed = len(await _future_starts(ctx, record)) if record is not None else None
-    await ctx.call(
-        "DELETE",
-        _series_path(loc, a.schedule_id, a.client_schedule_id),
-        ANY,
-        target=_series_target(loc, a.schedule_id, a.client_schedule_id),
-    )
-    ctx.series.forget(a.client_schedule_id)
-    return DeletedSeries(
-        deleted=True, client_schedule_id=a.client_schedule_id, future_appointments_removed=removed
-    )
+    path = _series_path(loc, a.schedule_id, a.client_schedule_id)
+    target = _series_target(loc, a.schedule_id, a.client_schedule_id)
+
+    async def verify() -> Verdict:
+        # No read exists; asking for the deletion again is harmless: "not found" now means gone.
+        try:
+            await ctx.client.request("DELETE", path, ANY, auth=ctx.caller.auth, target=target)
+        except NotFound:
+            return Verdict(done=True, how=f"DELETE {path} again answers 404: the series is gone")
+        return Verdict(done=True, how=f"DELETE {path} sent again succeeded")
+
+    await ctx.write("DELETE", path, ANY, target=target, verify=verify, check="list_appointments")
+    return DeletedSeries(deleted=True, client_schedule_id=a.client_schedule_id)
 
 
 # --- declarations ----------------------------------------------------------------------------------
@@ -375,11 +406,12 @@ OPERATIONS = (
         kind="write",
         handler=create_recurring,
         render=render_series,
+        resend_safe=False,
     ),
     Operation(
         name="update_recurring_appointments",
         title="Change recurring appointments",
-        description="Set a client series' days (client_schedules): dropped days lose their future appointments; confirmed first.",
+        description="Set a client series' days (client_schedules): days not listed lose their future appointments; always confirmed first.",
         method="PATCH",
         path="/company/{location_id}/schedules/{schedule_id}/client_schedules/{client_schedule_id}",
         input_model=UpdateRecurringArgs,
@@ -388,8 +420,9 @@ OPERATIONS = (
         kind="destructive",
         handler=update_recurring,
         render=render_series,
-        confirmation=Confirmation(preview=preview_update, applies=_detaches),
+        confirmation=Confirmation(preview=preview_update),
         idempotent=True,
+        resend_safe=True,  # sets the full list of days: the same state however often it arrives
         target=lambda a: _series_target(a.location_id, a.schedule_id, a.client_schedule_id),
     ),
     Operation(
@@ -405,6 +438,8 @@ OPERATIONS = (
         handler=delete_recurring,
         render=render_deleted,
         confirmation=Confirmation(preview=preview_delete),
+        idempotent=True,
+        resend_safe=False,  # a repeat answers 404: settled by `verify` instead
         target=lambda a: _series_target(a.location_id, a.schedule_id, a.client_schedule_id),
     ),
 )

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, JsonValue, TypeAdapter, field_validator
 
-from altegio_mcp.errors import Target
+from altegio_mcp.errors import APIStatusError, Target
+from altegio_mcp.operations import support
 from altegio_mcp.operations.base import (
     RAW_JSON,
     Args,
@@ -37,9 +38,15 @@ from altegio_mcp.operations.base import (
     page_meta,
     wire_fields,
 )
-from altegio_mcp.operations.support import check_date_order, local_iso, member_target
+from altegio_mcp.operations.support import (
+    RECENT,
+    check_date_order,
+    local_iso,
+    member_target,
+    post_never_twice,
+)
 from altegio_mcp.text import one_line
-from altegio_mcp.timeutil import span
+from altegio_mcp.timeutil import parse_api_datetime, span
 
 TOOLSET = "reviews"
 ReviewType = Literal["location", "team member"]
@@ -195,16 +202,41 @@ async def create_comment(ctx: OpContext, a: CreateCommentArgs) -> CreatedReview:
     loc = ctx.location_id(a.location_id)
     tz = await ctx.zone(loc)
     body: dict[str, JsonValue] = {"mark": a.rating, "text": a.text, "name": a.author_name}
-    res = await ctx.call(
-        "POST",
+    today = support.utc_now().astimezone(tz).date().isoformat()
+
+    async def find_saved() -> WireReview | None:
+        # The same text, rating and team member posted in the last minutes is this review.
+        params = {"start_date": today, "end_date": today, "team_member_id": a.team_member_id, "count": 100}
+        res = await ctx.call(
+            "GET", f"/comments/{loc}", REVIEWS, params=params, target=member_target(loc, a.team_member_id)
+        )
+        return next((w for w in res.data if _same_review(w, a, tz)), None)
+
+    async def refusal(_exc: APIStatusError) -> Exception | None:
+        return None
+
+    posted = await post_never_twice(
+        ctx,
         f"/comments/{loc}/{a.team_member_id}",
-        ANY,
-        json_body=body,
-        target=member_target(loc, a.team_member_id),
+        body,
+        refusal=refusal,
+        find_saved=find_saved,
+        check=f"list_comments(location_id={loc}, team_member_id={a.team_member_id}, start_date={today})",
+        precheck=True,
     )
+    if posted.found is not None:
+        if posted.existed:
+            ctx.notes.append("The same review was posted minutes ago: returned it instead of posting twice.")
+        return CreatedReview(review=to_review(posted.found, tz))
     # The page's schema says `data` is an array, its example an object.
-    wire = ONE_REVIEW.validate_python(first_of(res.data))
+    wire = ONE_REVIEW.validate_python(first_of(posted.answer))
     return CreatedReview(review=to_review(wire, tz))
+
+
+def _same_review(w: WireReview, a: CreateCommentArgs, tz: ZoneInfo) -> bool:
+    posted = parse_api_datetime(w.date, tz)
+    recent = posted is not None and support.utc_now() - posted < RECENT
+    return recent and (w.text or "").strip() == a.text.strip() and int(w.rating or 0) == a.rating
 
 
 def render_created(out: CreatedReview) -> str:
@@ -240,6 +272,7 @@ OPERATIONS = (
         kind="write",
         handler=create_comment,
         render=render_created,
+        resend_safe=False,
         target=lambda a: Target("team member", str(a.team_member_id), a.location_id, "list_team_members"),
     ),
 )

@@ -5,18 +5,17 @@ clock times and intervals, picking one item out of an answer, and posting a crea
 aware, location-local start, so `list_free_times` shows exactly the datetimes `create_appointment`
 sends, and a refused booking can compare its own start with them.
 
-`post_never_twice` is the one place a create is retried: after a timeout or a dropped connection it
-first asks the caller's search whether the lost attempt was saved, and sends the POST again only
-when it was not. With an idempotency `key` it also claims that key in the state store first, so an
-identical create in flight on another replica, or lost before a restart, is recognised too
-(`idempotency.py`).
+`post_never_twice` is how a create is sent: never twice, with the caller's search settling what a
+lost answer hid (done, not done, or unknown). With an idempotency `key` it also claims that key in the state
+store first, so an identical create in flight on another replica, or lost before a restart, is
+recognised too (`idempotency.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -25,13 +24,19 @@ from pydantic import JsonValue, TypeAdapter
 from altegio_mcp.errors import (
     APIStatusError,
     InvalidArgument,
-    NotDelivered,
     NotFound,
-    RequestTimedOut,
     Target,
-    TransportError,
 )
-from altegio_mcp.operations.base import RAW_JSON, IsoDate, OpContext, OptionalDate, Wire, as_list
+from altegio_mcp.operations.base import (
+    RAW_JSON,
+    IsoDate,
+    OpContext,
+    OptionalDate,
+    Verdict,
+    Verified,
+    Wire,
+    as_list,
+)
 from altegio_mcp.operations.idempotency import CreateKey
 from altegio_mcp.timeutil import TimeError, iso, localize, offset_text, parse_api_datetime
 
@@ -264,6 +269,15 @@ class Posted(Generic[T]):
     existed: bool = False
 
 
+def utc_now() -> datetime:
+    """The current time; tests replace it to pin "recent" against the sandbox's fixed day."""
+    return datetime.now(UTC)
+
+
+RECENT = timedelta(minutes=10)
+"""How recent an identical post must be to count as the same one (a lost answer, a retry)."""
+
+
 async def post_never_twice(
     ctx: OpContext,
     path: str,
@@ -271,6 +285,7 @@ async def post_never_twice(
     *,
     refusal: Callable[[APIStatusError], Awaitable[Exception | None]],
     find_saved: Callable[[], Awaitable[T | None]],
+    check: str,
     precheck: bool = False,
     key: str | None = None,
 ) -> Posted[T]:
@@ -278,14 +293,14 @@ async def post_never_twice(
     `_post_at_most_once`); with `key` and a state store, also across replicas and restarts."""
     store = ctx.client.state
     if key is None or store is None:
-        return await _post_at_most_once(ctx, path, body, refusal, find_saved, precheck)
+        return await _post_at_most_once(ctx, path, body, refusal, find_saved, check, precheck)
     claim = CreateKey(store, f"POST {path}:{key}", ctx.client.settings, "POST", path)
     earlier = await claim.claim(find_saved)
     if earlier is not None:
         return Posted(found=earlier, existed=True)
     error: BaseException | None = None
     try:
-        return await _post_at_most_once(ctx, path, body, refusal, find_saved, precheck)
+        return await _post_at_most_once(ctx, path, body, refusal, find_saved, check, precheck)
     except BaseException as exc:
         error = exc
         raise
@@ -299,17 +314,16 @@ async def _post_at_most_once(
     body: JsonValue,
     refusal: Callable[[APIStatusError], Awaitable[Exception | None]],
     find_saved: Callable[[], Awaitable[T | None]],
+    check: str,
     precheck: bool,
 ) -> Posted[T]:
     """POST a create so that it happens at most once, whatever the network does.
 
     - `precheck`: look with `find_saved` first; a record with the same key means an identical call
       already succeeded, and it is returned instead of creating another.
-    - The request never reached Altegio (could not connect): it is sent once more.
-    - The connection dropped or the answer was cut off: `find_saved` looks; only if nothing is
-      there is it sent once more.
-    - It timed out: Altegio may still be working on it, so it is never sent again; the server
-      waits `write_settle_seconds`, looks again, and otherwise says it is unknown whether it happened.
+    - The POST goes through `OpContext.write`: never re-sent after a lost answer; `find_saved`
+      settles what happened (done, not done, or unknown after a timeout), and `check` names the
+      read the model can use to look itself.
 
     `refusal` may turn Altegio's refusal into a more helpful error (None keeps the original).
     """
@@ -317,39 +331,27 @@ async def _post_at_most_once(
         existing = await find_saved()
         if existing is not None:
             return Posted(found=existing, existed=True)
-    for attempt in range(2):
-        try:
-            res = await ctx.call("POST", path, ANY, json_body=body)
-        except APIStatusError as exc:
-            better = await refusal(exc)
-            if better is None:
-                raise
-            raise better from exc
-        except TransportError as exc:
-            found = None if isinstance(exc, NotDelivered) else await find_saved()
-            if found is None and isinstance(exc, RequestTimedOut):
-                settle = ctx.client.settings.write_settle_seconds
-                await ctx.client.pause(settle)
-                found = await find_saved()
-                if found is None:
-                    raise RequestTimedOut(
-                        f"{exc.message}, and after {settle:g} s more the new record has not "
-                        "appeared: it may still be saved. Do not create it another way: check in a "
-                        "minute, or repeat this exact call, which looks for it before sending",
-                        method=exc.method,
-                        path=exc.path,
-                    ) from exc
-            if found is not None:
-                return Posted(found=found)
-            if attempt == 1:
-                raise
-            ctx.notes.append("The first attempt failed before Altegio saved anything; it was sent once more.")
-            continue
-        return Posted(answer=res.data)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    async def verify() -> Verdict:
+        found = await find_saved()
+        how = f"{check} {'finds' if found is not None else 'does not find'} it"
+        return Verdict(done=found is not None, how=how, found=found)
+
+    try:
+        res = await ctx.write("POST", path, ANY, json_body=body, verify=verify, check=check)
+    except APIStatusError as exc:
+        better = await refusal(exc)
+        if better is None:
+            raise
+        raise better from exc
+    if isinstance(res, Verified):
+        found: T = res.found
+        return Posted(found=found)
+    return Posted(answer=res.data)
 
 
 __all__ = [
+    "RECENT",
     "SERVICES",
     "SLOTS",
     "CalendarDate",
@@ -372,6 +374,7 @@ __all__ = [
     "pick_by_id",
     "post_never_twice",
     "service_durations",
+    "utc_now",
     "utc_offset",
     "whole_minutes",
     "wire_list",

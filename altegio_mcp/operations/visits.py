@@ -26,6 +26,7 @@ from altegio_mcp.operations.base import (
     OpContext,
     Operation,
     Result,
+    Verdict,
     VisitId,
     wire_fields,
 )
@@ -183,9 +184,14 @@ async def get_visit_details(ctx: OpContext, a: GetVisitDetailsArgs) -> VisitDeta
 # --- update_visit (conditionally destructive) ------------------------------------------------------------
 
 
+MAX_AMOUNT = 10_000_000  # a finite bound: Infinity or 1e308 would put invalid JSON on the wire
+
+
 class NewPayment(Args):
     account_id: int = Field(ge=1, description="Cash desk (account) id; see get_visit_details.")
-    amount: float = Field(gt=0, description="Amount in the location's currency.")
+    amount: float = Field(
+        gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="Amount in the location's currency."
+    )
 
 
 class UpdateVisitArgs(Args):
@@ -301,16 +307,58 @@ async def update_visit(ctx: OpContext, a: UpdateVisitArgs) -> UpdatedVisit:
         body["deleted_transaction_ids"] = list(a.delete_payment_ids)
     if a.fast_payment is not None:
         body["fast_payment"] = FAST_PAYMENT_CODES[a.fast_payment]
-    await ctx.call(
+    loc = record.company_id or ctx.default_location_id
+    moves_money = bool(payments or a.delete_payment_ids or a.fast_payment is not None)
+    before = await fetch_details(ctx, loc, a.appointment_id, a.visit_id) if moves_money and loc else None
+
+    async def verify() -> Verdict:
+        """Which of the asked changes the visit shows now: all (done), none (not done), or some."""
+        after = await fetch_visit(ctx, a.visit_id)
+        checks: list[bool] = []
+        if a.status is not None:
+            checks.append(after.attendance == ATTENDANCE_CODES[a.status])
+        if a.comment is not None:
+            checks.append((after.comment if isinstance(after.comment, str) else "") == a.comment)
+        if before is not None and loc:
+            now = await fetch_details(ctx, loc, a.appointment_id, a.visit_id)
+            old_ids = {p.id for p in before.payment_transactions}
+            added = [round(p.amount or 0.0, 2) for p in now.payment_transactions if p.id not in old_ids]
+            if payments:
+                checks.append(_contains(added, [round(p.amount, 2) for p in payments]))
+            if a.delete_payment_ids:
+                gone = {p.id for p in now.payment_transactions}.isdisjoint(a.delete_payment_ids)
+                checks.append(gone)
+            if a.fast_payment is not None:
+                checks.append(totals(now)[2] == 0)
+        how = f"get_visit_details(appointment_id={a.appointment_id}, visit_id={a.visit_id})"
+        if checks and all(checks):
+            return Verdict(done=True, how=f"{how} shows every change")
+        if checks and not any(checks):
+            return Verdict(done=False, how=f"{how} shows none of the changes")
+        return Verdict(done=None, how=how)
+
+    await ctx.write(
         "PUT",
         f"/visits/{a.visit_id}/{a.appointment_id}",
         ANY,
         json_body=body,
         target=visit_target(a.visit_id),
+        verify=verify,
+        check=f"get_visit_details(appointment_id={a.appointment_id}, visit_id={a.visit_id})",
     )
     # The PUT's answer has no documented body: read the visit again to show what it is now.
     fresh = await fetch_visit(ctx, a.visit_id)
     return UpdatedVisit(visit=await to_visit(ctx, a.visit_id, fresh), changed=changed)
+
+
+def _contains(added: list[float], wanted: list[float]) -> bool:
+    """Whether every wanted amount is among the added ones (as a multiset)."""
+    pool = list(added)
+    for amount in wanted:
+        if amount not in pool:
+            return False
+        pool.remove(amount)
+    return True
 
 
 # --- get_visit_receipt ------------------------------------------------------------------------------
@@ -382,6 +430,7 @@ OPERATIONS = (
         render=render_updated,
         confirmation=Confirmation(preview=preview_update, applies=_moves_money_or_no_show),
         idempotent=False,
+        resend_safe=False,  # appends payments: a re-send would charge twice
         target=lambda a: visit_target(a.visit_id),
     ),
     Operation(

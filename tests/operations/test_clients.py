@@ -361,7 +361,7 @@ async def test_create_client_after_a_dropped_connection_returns_the_saved_client
     assert len(upstream.bodies("POST", "/clients/1")) == 1
     assert data["created"] is False
     assert data["client"]["id"] == 1121412
-    assert "no second client was created" in data["notes"][0]
+    assert any("no second client was created" in note for note in data["notes"])
     (search,) = upstream.bodies("POST", "/company/1/clients/search")
     assert search["filters"] == [{"type": "quick_search", "state": {"value": "13155550179"}}]
     assert "Existing client (not created again): #1121412" in text_of(result)
@@ -378,9 +378,9 @@ async def test_create_client_lost_before_saving_is_sent_once_more() -> None:
     )
     async with mock_session(upstream) as s:
         data = structured(await s.call("create_client", {"name": "James", "phone": "13155550179"}))
+    # The connection could not be made: nothing reached Altegio, so sending it again is safe.
     assert len(upstream.bodies("POST", "/clients/1")) == 2
     assert data["created"] is True
-    assert any("sent once more" in n for n in data["notes"])
 
 
 async def test_create_client_gives_up_after_two_dropped_attempts() -> None:
@@ -390,9 +390,10 @@ async def test_create_client_gives_up_after_two_dropped_attempts() -> None:
     upstream = Upstream({"POST /clients/1": always_down, "POST /company/1/clients/search": _search_finding()})
     async with mock_session(upstream) as s:
         result = await s.call("create_client", {"name": "James", "phone": "13155550179"})
-    assert result.is_error and "check whether it happened" in text_of(result)
-    assert len(upstream.bodies("POST", "/clients/1")) == 2
-    assert len(upstream.bodies("POST", "/company/1/clients/search")) == 2
+    text = text_of(result)
+    assert result.is_error and "Not done" in text and "safe to call again" in text, text
+    assert len(upstream.bodies("POST", "/clients/1")) == 1
+    assert len(upstream.bodies("POST", "/company/1/clients/search")) == 1
 
 
 async def test_create_client_that_timed_out_is_never_sent_again() -> None:
@@ -405,9 +406,9 @@ async def test_create_client_that_timed_out_is_never_sent_again() -> None:
     async with mock_session(upstream) as s:
         result = await s.call("create_client", {"name": "James", "phone": "13155550179"})
     assert result.is_error
-    assert "may still be saved" in text_of(result)
+    assert "Unknown whether it happened" in text_of(result) and "may still be saving it" in text_of(result)
     assert len(upstream.bodies("POST", "/clients/1")) == 1
-    assert len(upstream.bodies("POST", "/company/1/clients/search")) == 2
+    assert len(upstream.bodies("POST", "/company/1/clients/search")) == 1
 
 
 async def test_create_client_duplicate_phone_points_to_the_existing_client() -> None:
@@ -579,7 +580,10 @@ async def test_list_client_comments_unknown_client() -> None:
 
 async def test_add_client_comment() -> None:
     upstream = Upstream(
-        {"POST /clients/1/clients/16/comments": httpx.Response(201, json=envelope(COMMENT_EXAMPLE))}
+        {
+            "POST /clients/1/clients/16/comments": httpx.Response(201, json=envelope(COMMENT_EXAMPLE)),
+            "GET /clients/1/clients/16/comments": httpx.Response(200, json=envelope([])),
+        }
     )
     async with mock_session(upstream) as s:
         result = await s.call("add_client_comment", {"client_id": 16, "text": "Comment for a client"})
@@ -720,7 +724,12 @@ async def test_sandbox_create_after_dropped_connection_never_duplicates(
         assert s.sandbox is not None
         before = len(s.sandbox.state.clients(NEW_YORK_LOCATION_ID))
         s.sandbox.faults.script(kind=fault, method="POST", path_pattern=r"/clients/\d+$")
-        data = structured(await s.call("create_client", {"name": "Ida", "phone": "+12125558888"}))
+        args = {"name": "Ida", "phone": "+12125558888"}
+        first = await s.call("create_client", args)
+        if fault == "drop":  # "not done": the model calls again, and it is created once
+            assert first.is_error and "Not done" in text_of(first)
+            first = await s.call("create_client", args)
+        data = structured(first)
         after = s.sandbox.state.clients(NEW_YORK_LOCATION_ID)
         sent = s.sandbox.requests.find("POST", "/clients/")
     assert data["created"] is created

@@ -160,6 +160,7 @@ class FakeAltegio(FakeUpstream):
         self.series: dict[int, list[int]] = {}
         self.search_answer: Any = SCHEDULE_EXAMPLE
         self.create_answer: dict[str, Any] | None = None
+        self.booked: list[dict[str, Any]] = []
 
     def writes(self) -> list[str]:
         return [line for line in self.calls() if not line.startswith("GET ")]
@@ -175,6 +176,8 @@ class FakeAltegio(FakeUpstream):
     def unrouted(self, request: httpx.Request) -> httpx.Response:
         path = path_of(request)
         base = "/company/1/schedules"
+        if path == "/records/1" and request.method == "GET":
+            return httpx.Response(200, json=envelope(self.booked, {"total_count": len(self.booked)}))
         if path == f"{base}/search/activity/77":
             return httpx.Response(200, json=envelope(self.search_answer, {}))
         match = re.fullmatch(rf"{base}/9/days/(\d+)/events", path)
@@ -282,11 +285,10 @@ async def test_list_schedule_events_unknown_day() -> None:
 # --- create ------------------------------------------------------------------------------------------------
 
 
-async def test_create_lists_upcoming_and_records_the_series() -> None:
+async def test_create_lists_upcoming_occurrences() -> None:
     fake = FakeAltegio()
     async with mock_session(fake) as s:
         result = await s.call("create_recurring_appointments", {**CREATE, "comer_id": 8})
-        ledger = s.server.runtime.series.get(SERIES_ID)
     data = structured(result)
     body = json.loads(next(r for r in fake.requests if r.method == "POST").content)
     assert body == {"client_id": 5, "schedule_days_ids": [11, 12], "comer_id": 8}
@@ -301,16 +303,26 @@ async def test_create_lists_upcoming_and_records_the_series() -> None:
         "2026-12-14T14:00:00-05:00",
     ]
     assert wednesday["upcoming_total"] == 2
-    assert ledger is not None and ledger.day_ids == [11, 12] and ledger.client_id == 5
-    assert "2026-12-02T14:00:00-05:00" in ledger.future_starts
     assert "Recurring series 501 on schedule 9" in text_of(result)
+    # Before posting, the client's appointments at the occurrences were looked for (never twice).
+    assert any(line.startswith("GET /records/1") for line in fake.calls())
+
+
+async def test_create_is_refused_when_the_client_is_already_booked_at_the_occurrences() -> None:
+    fake = FakeAltegio()
+    fake.booked = [{"id": 901, "datetime": "2026-11-30T14:00:00-05:00", "client": {"id": 5}}]
+    async with mock_session(fake) as s:
+        result = await s.call("create_recurring_appointments", CREATE)
+    text = text_of(result)
+    assert result.is_error and "already booked at 1 future occurrences" in text and "901" in text
+    assert fake.writes() == []
 
 
 async def test_create_parses_the_documented_example_without_events() -> None:
     fake = FakeAltegio()
     fake.create_answer = CLIENT_SCHEDULE_EXAMPLE
     async with mock_session(fake) as s:
-        result = await s.call("create_recurring_appointments", {**CREATE, "schedule_day_ids": [123]})
+        result = await s.call("create_recurring_appointments", {**CREATE, "schedule_day_ids": [11]})
     data = structured(result)
     assert data["client_schedule_id"] == 123 and data["final_day"] == "2022-01-01T12:12:12-05:00"
     assert data["days"][0]["upcoming"] == [] and data["days"][0]["team_member"]["name"] == "John Johnson"
@@ -332,7 +344,10 @@ async def test_create_bad_days_send_nothing(days: list[int], needle: str) -> Non
 async def test_create_on_unknown_schedule() -> None:
     async with mock_session(FakeAltegio()) as s:
         result = await s.call("create_recurring_appointments", {**CREATE, "schedule_id": 8})
-    assert result.is_error and "No schedule 8 at location 1: call find_schedule" in text_of(result)
+    assert (
+        result.is_error
+        and "No schedule day 11 of schedule 8 at location 1: call find_schedule" in text_of(result)
+    )
 
 
 # --- delete ------------------------------------------------------------------------------------------------
@@ -341,30 +356,21 @@ async def test_create_on_unknown_schedule() -> None:
 SERIES = {"location_id": 1, "schedule_id": 9, "client_schedule_id": SERIES_ID}
 
 
-async def test_delete_preview_counts_the_ledgers_future_appointments() -> None:
+async def test_delete_is_always_confirmed_and_says_the_count_is_unknown() -> None:
     fake = FakeAltegio()
     async with mock_session(fake) as s:
         structured(await s.call("create_recurring_appointments", CREATE))
         first = await s.call("delete_recurring_appointments", SERIES)
         assert first.is_error
         text = text_of(first)
-        assert "deletes 5 future appointments" in text and "for client 5" in text
-        assert "Mon 2026-11-30 14:00" in text and "Wed 2026-12-09 14:00" in text
-        assert "Wed 2026-12-16" not in text and "Mon 2026-11-23" not in text
+        assert "cannot show a series before deleting it" in text and "not known" in text
         assert fake.writes() == ["POST /company/1/schedules/9/client_schedules"]
         done = await s.call("delete_recurring_appointments", {**SERIES, "confirmation_token": token_in(text)})
-        data = structured(done)
-        assert s.server.runtime.series.get(SERIES_ID) is None
-    assert data == {
-        "deleted": True,
-        "client_schedule_id": SERIES_ID,
-        "future_appointments_removed": 5,
-        "notes": [],
-    }
+    assert structured(done) == {"deleted": True, "client_schedule_id": SERIES_ID, "notes": []}
     assert fake.writes()[-1] == f"DELETE /company/1/schedules/9/client_schedules/{SERIES_ID}"
 
 
-async def test_delete_preview_of_an_unknown_series_says_the_count_is_unknown() -> None:
+async def test_delete_of_an_unknown_series() -> None:
     fake = FakeAltegio()
     async with mock_session(fake) as s:
         result = await s.call("delete_recurring_appointments", {**SERIES, "client_schedule_id": 77})
@@ -372,59 +378,29 @@ async def test_delete_preview_of_an_unknown_series_says_the_count_is_unknown() -
             "delete_recurring_appointments",
             {**SERIES, "client_schedule_id": 77, "confirmation_token": token_in(text_of(result))},
         )
-    text = text_of(result)
-    assert result.is_error and "no read for a client series" in text and "unknown" in text
-    assert "all future appointments of the series are deleted" in text
     assert again.is_error and "No recurring series 77 on schedule 9 at location 1" in text_of(again)
 
 
-# --- update -----------------------------------------------------------------------------------------------
+# --- update (always confirmed: a series' current days cannot be read) -------------------------------------
 
 
-async def test_update_of_an_unknown_series_is_confirmed_first() -> None:
+@pytest.mark.parametrize("days", [[11], [11, 12]])
+async def test_every_update_is_confirmed_first_with_the_listed_days_read_upstream(days: list[int]) -> None:
+    """Adding days too: the server cannot know which days the series has, so nothing is assumed."""
     fake = FakeAltegio()
     fake.series[SERIES_ID] = [11, 12]
-    args = {**SERIES, "schedule_day_ids": [11]}
+    args = {**SERIES, "schedule_day_ids": days}
     async with mock_session(fake) as s:
         first = await s.call("update_recurring_appointments", args)
         text = text_of(first)
-        assert first.is_error and "no read for a client series" in text
-        assert "any schedule day not listed is detached" in text
+        assert first.is_error and "cannot show which days the series has now" in text
+        assert "- day 11: 3 future occurrences: Mon 2026-11-30 14:00" in text
         assert fake.writes() == []
         done = await s.call("update_recurring_appointments", {**args, "confirmation_token": token_in(text)})
-        ledger = s.server.runtime.series.get(SERIES_ID)
     data = structured(done)
-    assert [d["day_id"] for d in data["days"]] == [11] and "detached_day_ids" not in data
-    assert ledger is not None and ledger.day_ids == [11]
-
-
-async def test_update_that_only_adds_days_runs_at_once() -> None:
-    fake = FakeAltegio()
-    async with mock_session(fake) as s:
-        structured(await s.call("create_recurring_appointments", {**CREATE, "schedule_day_ids": [11]}))
-        result = await s.call("update_recurring_appointments", {**SERIES, "schedule_day_ids": [11, 12]})
-    data = structured(result)
-    assert data["attached_day_ids"] == [12] and data["detached_day_ids"] == []
-    assert fake.writes()[-1] == f"PATCH /company/1/schedules/9/client_schedules/{SERIES_ID}"
-
-
-async def test_update_that_drops_a_day_says_which_appointments_go() -> None:
-    fake = FakeAltegio()
-    args = {**SERIES, "schedule_day_ids": [11]}
-    async with mock_session(fake) as s:
-        structured(await s.call("create_recurring_appointments", CREATE))
-        first = await s.call("update_recurring_appointments", args)
-        text = text_of(first)
-        assert first.is_error
-        assert (
-            "detach day 12: 2 future appointments deleted: Wed 2026-12-02 14:00, Wed 2026-12-09 14:00" in text
-        )
-        assert "Client 5" in text
-        assert fake.writes() == ["POST /company/1/schedules/9/client_schedules"]
-        done = await s.call("update_recurring_appointments", {**args, "confirmation_token": token_in(text)})
-    data = structured(done)
-    assert data["detached_day_ids"] == [12] and data["attached_day_ids"] == []
-    assert "Detached days: 12." in text_of(done)
+    assert [d["day_id"] for d in data["days"]] == days
+    assert "detached_day_ids" not in data
+    assert any("which days this change detached is not known" in n for n in data["notes"])
 
 
 # --- against the embedded sandbox ---------------------------------------------------------------------------
@@ -447,28 +423,63 @@ async def test_sandbox_series_created_through_the_server_then_deleted(
         )
         assert schedule["schedule_id"] == MASTERCLASS
         assert {d["day_id"] for d in schedule["days"]} == {311, 312, 313}
-        created = structured(
-            await s.call(
-                "create_recurring_appointments",
-                {"location_id": NY, "schedule_id": MASTERCLASS, "client_id": 5001, "schedule_day_ids": [313]},
-            )
-        )
+        create = {"location_id": NY, "schedule_id": MASTERCLASS, "client_id": 5001, "schedule_day_ids": [313]}
+        created = structured(await s.call("create_recurring_appointments", create))
         series_id = created["client_schedule_id"]
         upcoming = created["days"][0]["upcoming_total"]
         assert upcoming > 0 and created["days"][0]["weekday"] == "Sat"
         assert created["days"][0]["upcoming"][0].endswith("-05:00")
+        # The same create again (a retry after a lost answer) is refused: the client is booked there.
+        again = await s.call("create_recurring_appointments", create)
+        assert again.is_error and "already booked" in text_of(again)
+        assert len([x for x in s.sandbox.state.client_schedules_by_id.values() if x.client_id == 5001]) == 1
         series = {"location_id": NY, "schedule_id": MASTERCLASS, "client_schedule_id": series_id}
         first = await s.call("delete_recurring_appointments", series)
         text = text_of(first)
-        assert first.is_error and f"deletes {upcoming} future appointments" in text and "Sat " in text
+        assert first.is_error and "cannot be undone" in text
         done = structured(
             await s.call("delete_recurring_appointments", {**series, "confirmation_token": token_in(text)})
         )
-        assert done["future_appointments_removed"] == upcoming
+        assert done["deleted"] is True
         assert series_id not in s.sandbox.state.client_schedules_by_id
 
 
-async def test_sandbox_update_of_a_seeded_series_is_previewed_as_unknown(
+async def test_a_series_widened_outside_the_server_then_narrowed_is_held_for_confirmation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stale-series case: changed in the Altegio web app, then narrowed here with no token."""
+    async with sandbox_session() as s:
+        assert s.sandbox is not None
+        monkeypatch.setattr(recurring, "utc_now", s.sandbox.state.now)
+        create = {"location_id": NY, "schedule_id": MASTERCLASS, "client_id": 5001, "schedule_day_ids": [311]}
+        series_id = structured(await s.call("create_recurring_appointments", create))["client_schedule_id"]
+        series = s.sandbox.state.client_schedules_by_id[series_id]
+        # Outside this server: the series gains two more days and their future appointments.
+        from altegio_mcp.sandbox.recurring import book_series_days
+
+        series.day_ids = [311, 312, 313]
+        book_series_days(s.sandbox.state, series, [312, 313], 1, s.sandbox.state.now())
+        before = s.sandbox.state.fingerprint()
+        live = [a for a in s.sandbox.state.appointments_of_series(series_id) if not a.deleted]
+        narrowed = await s.call(
+            "update_recurring_appointments",
+            {
+                "location_id": NY,
+                "schedule_id": MASTERCLASS,
+                "client_schedule_id": series_id,
+                "schedule_day_ids": [311],
+            },
+        )
+        text = text_of(narrowed)
+        assert narrowed.is_error and "needs the person's confirmation" in text.lower().replace(
+            "not done yet: this ", ""
+        )
+        assert s.sandbox.state.fingerprint() == before
+        assert [a for a in s.sandbox.state.appointments_of_series(series_id) if not a.deleted] == live
+        assert [r for r in s.sandbox.requests if r.method == "PATCH"] == []
+
+
+async def test_sandbox_update_of_a_seeded_series_is_confirmed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with sandbox_session() as s:
@@ -485,7 +496,7 @@ async def test_sandbox_update_of_a_seeded_series_is_previewed_as_unknown(
         }
         first = await s.call("update_recurring_appointments", args)
         text = text_of(first)
-        assert first.is_error and "any schedule day not listed is detached" in text
+        assert first.is_error and "any day it has that is not listed" in text
         assert seeded.day_ids == [311, 312]
         done = structured(
             await s.call("update_recurring_appointments", {**args, "confirmation_token": token_in(text)})

@@ -200,7 +200,12 @@ async def test_list_comments_unknown_team_member() -> None:
     "data", [CREATED_OBJECT_EXAMPLE, CREATED_ARRAY_EXAMPLE], ids=["object-example", "array-schema"]
 )
 async def test_create_comment_sends_mark_text_name_and_reads_both_answers(data: Json) -> None:
-    up = Upstream({"POST /comments/1/8864": httpx.Response(201, json=envelope(data))})
+    up = Upstream(
+        {
+            "POST /comments/1/8864": httpx.Response(201, json=envelope(data)),
+            "GET /comments/1": httpx.Response(200, json=envelope([])),
+        }
+    )
     async with mock_session(up) as s:
         result = await s.call(
             "create_comment",
@@ -248,7 +253,12 @@ async def test_create_comment_unknown_team_member() -> None:
 
 
 async def test_create_comment_unreadable_answer_says_to_check() -> None:
-    up = Upstream({"POST /comments/1/5": httpx.Response(201, json=envelope([]))})
+    up = Upstream(
+        {
+            "POST /comments/1/5": httpx.Response(201, json=envelope([])),
+            "GET /comments/1": httpx.Response(200, json=envelope([])),
+        }
+    )
     async with mock_session(up) as s:
         result = await s.call(
             "create_comment", {"team_member_id": 5, "rating": 5, "text": "x", "author_name": "A"}

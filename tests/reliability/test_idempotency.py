@@ -119,18 +119,21 @@ async def test_lost_answer_after_commit_returns_the_first_booking(fake_time: Fak
 
 
 @pytest.mark.parametrize("fault", ["drop", "malformed_json"])
-async def test_failure_before_commit_is_sent_once_more(
+async def test_failure_before_commit_is_reported_not_done_and_a_retry_books_once(
     fault: FaultKind, fake_time: FakeTime, tally: Tally
 ) -> None:
+    """Never re-sent on its own: the read-back says "not done", and the model's own retry books once."""
     sandbox = new_sandbox()
     async with session_for(sandbox) as session:
         (start,) = await free_starts(session, 1)
         sandbox.faults.script(kind=fault, method="POST", path_pattern=re.escape(BOOKINGS) + "$")
         result = await session.call("create_appointment", booking(start))
-    assert not result.is_error, text_of(result)
+        assert result.is_error and "Not done" in text_of(result), text_of(result)
+        assert posts(sandbox, BOOKINGS) == 1 and bookings_at(sandbox, start) == []
+        again = await session.call("create_appointment", booking(start))
+    assert not again.is_error, text_of(again)
     assert posts(sandbox, BOOKINGS) == 2
     assert len(bookings_at(sandbox, start)) == 1
-    assert "sent once more" in text_of(result)
     tally.add("idempotency.cases")
 
 
@@ -141,7 +144,7 @@ async def test_two_drops_fail_cleanly_without_a_booking(fake_time: FakeTime, tal
         sandbox.faults.script(kind="drop", times=2, method="POST", path_pattern=re.escape(BOOKINGS) + "$")
         result = await session.call("create_appointment", booking(start))
     assert result.is_error
-    assert posts(sandbox, BOOKINGS) == 2
+    assert posts(sandbox, BOOKINGS) == 1
     assert bookings_at(sandbox, start) == []
     assert_written_for_a_model(text_of(result))
     tally.add("idempotency.cases")
@@ -219,11 +222,15 @@ async def test_client_lost_answer_after_commit_returns_the_existing_client(
 
 
 @needs_create_client
-async def test_client_drop_before_commit_is_sent_once_more(fake_time: FakeTime, tally: Tally) -> None:
+async def test_client_drop_before_commit_is_not_done_then_created_once(
+    fake_time: FakeTime, tally: Tally
+) -> None:
     sandbox = new_sandbox()
     phone = "+12125550194"
     async with session_for(sandbox) as session:
         sandbox.faults.script(kind="drop", method="POST", path_pattern=re.escape(CLIENTS) + "$")
+        first = await session.call("create_client", {"name": "Dropped Once", "phone": phone})
+        assert first.is_error and "Not done" in text_of(first), text_of(first)
         result = await session.call("create_client", {"name": "Dropped Once", "phone": phone})
     assert not result.is_error, text_of(result)
     assert posts(sandbox, CLIENTS) == 2
@@ -239,7 +246,7 @@ async def test_client_two_drops_fail_cleanly(fake_time: FakeTime, tally: Tally) 
         sandbox.faults.script(kind="drop", times=2, method="POST", path_pattern=re.escape(CLIENTS) + "$")
         result = await session.call("create_client", {"name": "Dropped Twice", "phone": phone})
     assert result.is_error
-    assert posts(sandbox, CLIENTS) == 2
+    assert posts(sandbox, CLIENTS) == 1
     assert clients_with_phone(sandbox, phone) == []
     assert_written_for_a_model(text_of(result))
     tally.add("idempotency.cases")
