@@ -198,3 +198,41 @@ def test_http_mode_refuses_to_start_without_keys() -> None:
             settings,
             upstream=Upstream(settings, httpx.MockTransport(lambda _r: httpx.Response(500)), None, "t"),
         )
+
+
+async def test_previews_never_show_another_callers_series(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bob, who sees only New York, asks to change and delete Alice's Dubai series: the previews come
+    from reads made as Bob (a 403), never from anything the server saw while serving Alice."""
+    from datetime import UTC, datetime
+
+    from altegio_mcp.operations import recurring
+
+    monkeypatch.setattr(recurring, "utc_now", lambda: datetime(2026, 11, 27, 12, tzinfo=UTC))
+    create = {
+        "location_id": DUBAI_LOCATION_ID,
+        "schedule_id": 32,
+        "client_id": 5102,
+        "schedule_day_ids": [321, 322],
+    }
+    async with running_server() as base:
+        async with mcp_client(base, ALICE) as alice:
+            made = await alice.call_tool("create_recurring_appointments", create)
+            assert made.structured_content is not None, text_of(made)
+            series = {
+                "location_id": DUBAI_LOCATION_ID,
+                "schedule_id": 32,
+                "client_schedule_id": made.structured_content["client_schedule_id"],
+            }
+            dates = [d for day in made.structured_content["days"] for d in day["upcoming"]]
+            assert dates
+        async with mcp_client(base, BOB) as bob:
+            change = await bob.call_tool(
+                "update_recurring_appointments", {**series, "schedule_day_ids": [321]}
+            )
+            delete = await bob.call_tool("delete_recurring_appointments", series)
+    for result in (change, delete):
+        text = text_of(result)
+        assert result.is_error
+        assert "5102" not in text, text
+        assert not any(d[:10] in text for d in dates), text
+    assert "403" in text_of(change) or "access" in text_of(change).lower(), text_of(change)
