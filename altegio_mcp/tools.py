@@ -273,7 +273,8 @@ async def invoke(
         journal.close(exc.outcome if isinstance(exc, WriteOutcome) else f"error: {type(exc).__name__}")
         log.info("%s failed: %s", op.name, type(exc).__name__)
         prefix = SANDBOX_SHORT if runtime.settings.sandbox else ""
-        raise ToolError(prefix + exc.model_message()) from exc
+        # Altegio's own words (meta.message, field errors) are public text too: cleaned like results.
+        raise ToolError(prefix + cast(str, clean_text(exc.model_message()))) from exc
     except ValidationError as exc:
         journal.close("done (answer unreadable)")
         raise ToolError(

@@ -43,3 +43,8 @@ def test_injection_hidden_in_bidi_and_tags_becomes_visible_plain_text() -> None:
     }
     assert one_line("a\n\nb\u200b c", 80) == "a b c"
     assert clean_text(None) is None
+
+
+def test_line_and_paragraph_separators_become_newlines() -> None:
+    assert clean_text("one\u2028two\u2029three") == "one\ntwo\nthree"
+    assert clean_json({"k": ["a\u2028b"]}) == {"k": ["a\nb"]}
