@@ -10,17 +10,15 @@ from __future__ import annotations
 import functools
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
-import platformdirs
 import pytest
 import uvicorn
 from starlette.types import ASGIApp
@@ -61,16 +59,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("reliability tally")
     for key, value in sorted(TALLY.counts.items()):
         terminalreporter.write_line(f"{key}: {value}")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """`build_server` keeps the series ledger (and the default audit file) in the user state dir;
-    point it at a temporary directory so no test writes to the developer's home."""
-    state = tmp_path_factory.mktemp("state")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(platformdirs, "user_state_path", lambda *_a, **_k: state)
-        yield state
 
 
 @dataclass(slots=True)
