@@ -273,6 +273,7 @@ class AltegioClient:
         auth_mode: Literal["user", "partner"] = ...,
         target: Target | None = ...,
         idempotent: bool | None = ...,
+        write: bool | None = ...,
     ) -> ApiResult[T]: ...
 
     @overload
@@ -288,6 +289,7 @@ class AltegioClient:
         auth_mode: Literal["user", "partner"] = ...,
         target: Target | None = ...,
         idempotent: bool | None = ...,
+        write: bool | None = ...,
     ) -> ApiResult[JsonValue]: ...
 
     async def request(
@@ -302,6 +304,7 @@ class AltegioClient:
         auth_mode: Literal["user", "partner"] = "user",
         target: Target | None = None,
         idempotent: bool | None = None,
+        write: bool | None = None,
     ) -> ApiResult[Any]:
         """Send one API call and return its validated `data` with `meta`.
 
@@ -313,7 +316,16 @@ class AltegioClient:
         connect at all.
         """
         response, body = await self._send(
-            method, path, params, json_body, auth, auth_mode, target, decode=True, idempotent=idempotent
+            method,
+            path,
+            params,
+            json_body,
+            auth,
+            auth_mode,
+            target,
+            decode=True,
+            idempotent=idempotent,
+            write=write,
         )
         if isinstance(body, dict) and "success" in body:
             if body.get("success") is False:
@@ -401,6 +413,7 @@ class AltegioClient:
         *,
         decode: bool,
         idempotent: bool | None = None,
+        write: bool | None = None,
     ) -> tuple[httpx.Response, JsonValue]:
         """Send with retries; with `decode`, a 2xx body that is not valid JSON counts as a transport
         failure (a cut-off answer), so an idempotent request is retried like a dropped connection."""
@@ -421,7 +434,8 @@ class AltegioClient:
         content = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
         attempt = 0
         caller = fingerprint((auth or self._auth).user_secret() or "partner")
-        write = method != "GET" and idempotent is not True
+        if write is None:  # a write unless a GET or a read sent as POST (a search, flagged idempotent)
+            write = method != "GET" and idempotent is not True
         while True:
             await self.limiter.acquire(caller, write=write)
             self.stats.requests += 1

@@ -462,7 +462,8 @@ OPERATIONS = (
         handler=delete_appointment,
         render=render_deleted,
         confirmation=Confirmation(preview=preview_delete),
-        resend_safe=False,  # a repeat answers 404 after success: settled by reading it back
+        idempotent=True,  # a second delete changes nothing more
+        resend_safe=False,  # but a repeat answers 404 after success: settled by reading it back
         target=lambda a: _appointment_target(a.location_id, a.appointment_id),
     ),
     Operation(

@@ -440,6 +440,7 @@ class OpContext:
                 auth=self.caller.auth,
                 target=target,
                 idempotent=self.resend_safe,
+                write=True,
             )
         except NotDelivered as exc:
             raise WriteNotDone(
@@ -566,6 +567,8 @@ class Operation(Generic[InT, OutT]):
 
     @property
     def is_idempotent(self) -> bool:
+        """MCP's idempotentHint: repeating the call has no further effect. Declared, or else a read,
+        or a write whose re-send is safe; never derived from the HTTP method."""
         if self.idempotent is not None:
             return self.idempotent
-        return self.method in {"GET", "PUT", "DELETE"}
+        return self.kind == "read" or bool(self.resend_safe)

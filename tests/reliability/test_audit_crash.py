@@ -26,7 +26,7 @@ from altegio_mcp.audit import audited_writes
 from altegio_mcp.sandbox import DEMO_PARTNER_TOKEN, DEMO_USER_TOKEN, Sandbox, SandboxConfig, create_sandbox
 from altegio_mcp.server import Upstream, build_server
 from tests.harness import TODAY, sandbox_settings
-from tests.reliability.conftest import free_port, serve_asgi
+from tests.reliability.conftest import Tally, free_port, serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -63,7 +63,7 @@ def _rpc(method: str, params: dict[str, Any], ident: int | None = None) -> bytes
     return (json.dumps(message) + "\n").encode()
 
 
-def test_kill_9_mid_burst_leaves_an_intent_for_every_write_that_landed(tmp_path: Path) -> None:
+def test_kill_9_mid_burst_leaves_an_intent_for_every_write_that_landed(tmp_path: Path, tally: Tally) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     upstream = subprocess.Popen(
@@ -130,6 +130,9 @@ def test_kill_9_mid_burst_leaves_an_intent_for_every_write_that_landed(tmp_path:
         upstream.send_signal(signal.SIGTERM)
         upstream.wait(timeout=10)
     assert landed_total > 0, "no write landed before the kill: the test proved nothing"
+    tally.add("audit.kill9_trials", trials)
+    tally.add("audit.kill9_writes_landed", landed_total)
+    tally.add("audit.kill9_writes_without_intent", 0)
 
 
 async def test_a_write_cancelled_mid_flight_is_journalled_as_cancelled(tmp_path: Path) -> None:
