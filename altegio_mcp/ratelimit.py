@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from altegio_mcp.errors import StateStoreUnreachable
-from altegio_mcp.state import StateStore, StateUnavailable
+from altegio_mcp.state import Bucket, StateStore, StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -155,26 +155,30 @@ class SharedRateLimiter:
         """Callers active in the last `ACTIVE_WINDOW` seconds (this one included), re-counted at
         most once per `REFRESH` seconds per process."""
         now = self._clock()
-        if now - self._marked.get(caller, -REFRESH) >= REFRESH:
+        last = self._marked.get(caller)
+        if last is None or now - last >= REFRESH:
             await self.store.put(f"{self._prefix}active:{caller}", b"1", ttl=ACTIVE_WINDOW)
             self._marked[caller] = now
             if len(self._marked) > 1024:
                 self._marked = {k: v for k, v in self._marked.items() if now - v < ACTIVE_WINDOW}
-        if now - self._counted_at >= REFRESH:
+        # A caller new to this process changes the count at once, not a refresh later.
+        if last is None or now - self._counted_at >= REFRESH:
             self._active = max(1, len(await self.store.scan(f"{self._prefix}active:")))
             self._counted_at = now
         return self._active
 
     async def _acquire_shared(self, caller: str) -> None:
-        share = await self.active_callers(caller)
-        await self._take(f"{self._prefix}c:{caller}:s", self.per_second / share, self.per_second / share)
-        await self._take(f"{self._prefix}c:{caller}:m", self.per_minute / 60 / share, self.per_minute / share)
-        await self._take(f"{self._prefix}s", self.per_second, max(self.per_second, 1.0))
-        await self._take(f"{self._prefix}m", self.per_minute / 60, max(self.per_minute, 1.0))
-
-    async def _take(self, bucket: str, rate: float, capacity: float) -> None:
+        active = await self.active_callers(caller)
+        share = 1.0 if active == 1 else FAIR_HEADROOM / active
+        per_second, per_minute = self.per_second * share, self.per_minute * share
+        buckets = [
+            Bucket(f"{self._prefix}c:{caller}:s", per_second, max(per_second, 1.0)),
+            Bucket(f"{self._prefix}c:{caller}:m", per_minute / 60, max(per_minute, 1.0)),
+            Bucket(f"{self._prefix}s", self.per_second, max(self.per_second, 1.0)),
+            Bucket(f"{self._prefix}m", self.per_minute / 60, max(self.per_minute, 1.0)),
+        ]
         while True:
-            wait = await self.store.acquire(bucket, rate=rate, capacity=max(capacity, 1.0))
+            wait = await self.store.acquire_all(buckets)
             if wait <= 0:
                 return
             wait = max(wait, MIN_WAIT)

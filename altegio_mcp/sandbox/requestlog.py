@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from altegio_mcp.sandbox.auth import AuthKind
 
@@ -19,6 +20,8 @@ class RequestRecord:
     auth: AuthKind
     status: int | None = None
     """The status answered; None when the connection was dropped."""
+    at: float = field(default_factory=time.time)
+    """When it arrived (Unix time), so tests can count requests per second at the upstream."""
 
 
 class RequestLog:

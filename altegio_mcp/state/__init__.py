@@ -17,8 +17,9 @@ values are bytes, TTLs are seconds. When the store cannot be reached, every meth
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import platformdirs
 
@@ -31,6 +32,22 @@ DB_NAME = "state.sqlite3"
 
 class StateUnavailable(Exception):
     """The shared store cannot be reached (Redis down). Writes and confirmations fail closed on it."""
+
+
+class Bucket(NamedTuple):
+    """A token bucket: `rate` tokens per second, holding at most `capacity`; a new one starts full."""
+
+    key: str
+    rate: float
+    capacity: float
+
+
+def check_buckets(buckets: Sequence[Bucket]) -> None:
+    if not buckets:
+        raise ValueError("no bucket to take from")
+    for b in buckets:
+        if b.rate <= 0 or b.capacity <= 0:
+            raise ValueError(f"bucket {b.key}: a token bucket needs a positive rate and capacity")
 
 
 class StateStore(Protocol):
@@ -59,6 +76,11 @@ class StateStore(Protocol):
     async def acquire(self, bucket: str, *, rate: float, capacity: float, cost: float = 1.0) -> float:
         """Token bucket, atomic across processes: 0.0 = granted (tokens consumed); > 0 = not
         granted, seconds to wait before asking again. A new bucket starts full."""
+        ...
+
+    async def acquire_all(self, buckets: Sequence[Bucket], *, cost: float = 1.0) -> float:
+        """Several buckets at once, atomically: all grant (each gives `cost`) and 0.0 comes back,
+        or none gives anything and the longest wait comes back."""
         ...
 
     async def aclose(self) -> None: ...
@@ -90,4 +112,12 @@ def memory_store() -> StateStore:
     return SqliteStore(None)
 
 
-__all__ = ["StateStore", "StateUnavailable", "default_path", "memory_store", "open_store"]
+__all__ = [
+    "Bucket",
+    "StateStore",
+    "StateUnavailable",
+    "check_buckets",
+    "default_path",
+    "memory_store",
+    "open_store",
+]

@@ -1,7 +1,7 @@
 """The shared backend: Redis through the asyncio client of the `redis` package.
 
 Every key is prefixed with `altegio-mcp:` so the server can share a Redis with other software.
-Set-if-absent is `SET NX PX`; get-and-delete and the token bucket are Lua scripts, which Redis
+Set-if-absent is `SET NX PX`; get-and-delete and the token buckets are Lua scripts, which Redis
 runs atomically. The bucket reads Redis's own clock (`TIME`), so replicas with skewed clocks
 still share one rate. Any connection or protocol failure becomes `StateUnavailable`, after short
 timeouts, so a dead Redis costs a caller about a second, not a hang.
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from altegio_mcp.state import StateUnavailable
+from altegio_mcp.state import Bucket, StateUnavailable, check_buckets
 
 T = TypeVar("T")
 
@@ -30,30 +30,36 @@ if value then redis.call('DEL', KEYS[1]) end
 return value
 """
 
-BUCKET = """
-local rate = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+BUCKETS = """
+local cost = tonumber(ARGV[1])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-local tokens = tonumber(state[1])
-local updated = tonumber(state[2])
-if tokens == nil or updated == nil then
-  tokens = capacity
-  updated = now
-end
-local elapsed = now - updated
-if elapsed < 0 then elapsed = 0 end
-tokens = math.min(capacity, tokens + elapsed * rate)
+local levels = {}
 local wait = 0
-if tokens >= cost then
-  tokens = tokens - cost
-else
-  wait = (cost - tokens) / rate
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i])
+  local capacity = tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 'tokens', 'updated')
+  local tokens = tonumber(state[1])
+  local updated = tonumber(state[2])
+  if tokens == nil or updated == nil then
+    tokens = capacity
+    updated = now
+  end
+  local elapsed = now - updated
+  if elapsed < 0 then elapsed = 0 end
+  tokens = math.min(capacity, tokens + elapsed * rate)
+  levels[i] = tokens
+  if tokens < cost then wait = math.max(wait, (cost - tokens) / rate) end
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / rate * 1000) + 1000)
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i])
+  local capacity = tonumber(ARGV[2 * i + 1])
+  local tokens = levels[i]
+  if wait == 0 then tokens = tokens - cost end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'updated', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil((capacity - tokens) / rate * 1000) + 1000)
+end
 return tostring(wait)
 """
 
@@ -132,11 +138,13 @@ class RedisStore:
         return await self._do(collect)
 
     async def acquire(self, bucket: str, *, rate: float, capacity: float, cost: float = 1.0) -> float:
-        if rate <= 0 or capacity <= 0:
-            raise ValueError("a token bucket needs a positive rate and capacity")
-        wait: Any = await self._do(
-            lambda r: r.eval(BUCKET, 1, NAMESPACE + bucket, repr(rate), repr(capacity), repr(cost))  # type: ignore[misc]
-        )
+        return await self.acquire_all([Bucket(bucket, rate, capacity)], cost=cost)
+
+    async def acquire_all(self, buckets: Sequence[Bucket], *, cost: float = 1.0) -> float:
+        check_buckets(buckets)
+        keys = [NAMESPACE + b.key for b in buckets]
+        args = [repr(cost)] + [repr(v) for b in buckets for v in (b.rate, b.capacity)]
+        wait: Any = await self._do(lambda r: r.eval(BUCKETS, len(keys), *keys, *args))  # type: ignore[misc]
         return float(wait)
 
     async def aclose(self) -> None:

@@ -14,13 +14,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import anyio.to_thread
 
-from altegio_mcp.state import StateUnavailable
+from altegio_mcp.state import Bucket, StateUnavailable, check_buckets
 
 T = TypeVar("T")
 
@@ -180,23 +180,29 @@ class SqliteStore:
         return await self._call(work)
 
     async def acquire(self, bucket: str, *, rate: float, capacity: float, cost: float = 1.0) -> float:
-        if rate <= 0 or capacity <= 0:
-            raise ValueError("a token bucket needs a positive rate and capacity")
+        return await self.acquire_all([Bucket(bucket, rate, capacity)], cost=cost)
+
+    async def acquire_all(self, buckets: Sequence[Bucket], *, cost: float = 1.0) -> float:
+        check_buckets(buckets)
 
         def work(conn: sqlite3.Connection, now: float) -> float:
             def body() -> float:
-                row = conn.execute("SELECT tokens, updated FROM buckets WHERE key = ?", (bucket,)).fetchone()
-                tokens, updated = (capacity, now) if row is None else (float(row[0]), float(row[1]))
-                tokens = min(capacity, tokens + max(now - updated, 0.0) * rate)
-                wait = 0.0
-                if tokens >= cost:
-                    tokens -= cost
-                else:
-                    wait = (cost - tokens) / rate
-                conn.execute(
-                    "INSERT OR REPLACE INTO buckets (key, tokens, updated, full_at) VALUES (?, ?, ?, ?)",
-                    (bucket, tokens, now, now + (capacity - tokens) / rate),
+                levels: list[float] = []
+                for b in buckets:
+                    row = conn.execute(
+                        "SELECT tokens, updated FROM buckets WHERE key = ?", (b.key,)
+                    ).fetchone()
+                    tokens, updated = (b.capacity, now) if row is None else (float(row[0]), float(row[1]))
+                    levels.append(min(b.capacity, tokens + max(now - updated, 0.0) * b.rate))
+                wait = max(
+                    (cost - t) / b.rate if t < cost else 0.0 for b, t in zip(buckets, levels, strict=True)
                 )
+                for b, tokens in zip(buckets, levels, strict=True):
+                    left = tokens - cost if wait == 0 else tokens
+                    conn.execute(
+                        "INSERT OR REPLACE INTO buckets (key, tokens, updated, full_at) VALUES (?, ?, ?, ?)",
+                        (b.key, left, now, now + (b.capacity - left) / b.rate),
+                    )
                 return wait
 
             return self._atomic(conn, body)

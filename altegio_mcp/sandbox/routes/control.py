@@ -2,7 +2,9 @@
 
 `POST /__sandbox__/reset` reseeds; `GET /__sandbox__/state` summarises the data; `POST
 /__sandbox__/faults` queues a scripted fault (body: the keyword arguments of `Faults.script`);
-`DELETE /__sandbox__/faults` clears them. They need no token: the sandbox holds only demo data.
+`DELETE /__sandbox__/faults` clears them; `GET /__sandbox__/requests` lists the API requests received
+(method, path, status, arrival time; never a body or token). They need no token: the sandbox holds
+only demo data.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.routing import Route
 
 from altegio_mcp.sandbox.constants import CONTROL_PATH
 from altegio_mcp.sandbox.faults import FaultKind, Faults
-from altegio_mcp.sandbox.jsontypes import JsonDict, to_int, to_number, to_text
+from altegio_mcp.sandbox.jsontypes import JsonDict, JsonList, to_int, to_number, to_text
 from altegio_mcp.sandbox.protocol import ApiError, json_body, ok
 from altegio_mcp.sandbox.requestlog import RequestLog
 from altegio_mcp.sandbox.state import SandboxState
@@ -39,6 +41,7 @@ class ControlRoutes:
             Route(f"{CONTROL_PATH}/state", self.summary, methods=["GET"]),
             Route(f"{CONTROL_PATH}/faults", self.script_fault, methods=["POST"]),
             Route(f"{CONTROL_PATH}/faults", self.clear_faults, methods=["DELETE"]),
+            Route(f"{CONTROL_PATH}/requests", self.request_log, methods=["GET"]),
         ]
 
     async def reset(self, request: Request) -> Response:
@@ -82,6 +85,12 @@ class ControlRoutes:
             message=to_text(body.get("message")) or "Sandbox scripted fault.",
         )
         return ok({"pending": len(self.faults.pending)}, status=201)
+
+    async def request_log(self, request: Request) -> Response:
+        records: JsonList = [
+            {"method": r.method, "path": r.path, "status": r.status, "at": r.at} for r in self.requests
+        ]
+        return ok(records)
 
     async def clear_faults(self, request: Request) -> Response:
         self.faults.clear()
