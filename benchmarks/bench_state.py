@@ -9,7 +9,9 @@ Run: `.venv/bin/python benchmarks/bench_state.py` (starts its own redis-server o
 - one upstream call through `AltegioClient` against the in-process sandbox, without a store (the
   in-process limiter) and with each backend (the shared limiter: the caller's fair-share buckets
   and the global buckets); the difference is the added latency per call;
-- a redeemed confirmation token (one atomic `add`) and a create's idempotency claim and settle.
+- a redeemed confirmation token (one atomic `add`) and a create's idempotency claim and settle;
+- the fair share: a caller flooding the limiter with 20 concurrent requests against a caller with
+  one, on the in-process limiter (first come, first served) and on the shared one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from altegio_mcp.client import AltegioClient
 from altegio_mcp.confirm import ConfirmationTokens
 from altegio_mcp.operations.idempotency import CreateKey
+from altegio_mcp.ratelimit import RateLimiter, SharedRateLimiter
 from altegio_mcp.sandbox import (
     DEMO_PARTNER_TOKEN,
     DEMO_USER_TOKEN,
@@ -132,6 +136,37 @@ async def client_calls(stores: dict[str, StateStore | None]) -> None:
         print(f"  {name:<8} {summary(values)}{extra}")
 
 
+async def fairness(name: str, limiter: RateLimiter | SharedRateLimiter, seconds: float = 3.0) -> None:
+    """20 concurrent loops of one caller against one loop of another, at 20 requests/s in all:
+    the quiet caller's share of the grants and its wait per call."""
+    grants: Counter[str] = Counter()
+    waits: list[float] = []
+    start = time.perf_counter()
+
+    async def loop(caller: str) -> None:
+        while time.perf_counter() - start < seconds:
+            asked = time.perf_counter()
+            await limiter.acquire(caller)
+            if time.perf_counter() - start < seconds:
+                grants[caller] += 1
+                if caller == "quiet":
+                    waits.append(time.perf_counter() - asked)
+
+    with anyio.move_on_after(seconds + 0.5):
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(loop, "flood")
+            await anyio.sleep(0.05)
+            tg.start_soon(loop, "quiet")
+    total = grants["flood"] + grants["quiet"]
+    worst = max(waits) if waits else seconds
+    print(
+        f"  {name:<30} quiet caller got {grants['quiet']:3d} of {total:3d} grants "
+        f"({grants['quiet'] / max(total, 1):4.0%}); its wait per call: median "
+        f"{statistics.median(waits) * 1000 if waits else seconds * 1000:6.0f} ms, worst {worst * 1000:6.0f} ms"
+    )
+
+
 async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="altegio-bench-state-"))
     stores: dict[str, StateStore | None] = {"none": None, "sqlite": SqliteStore(workdir / "state.sqlite3")}
@@ -145,6 +180,12 @@ async def main() -> None:
             if store is not None:
                 await store_ops(name, store)
         await client_calls(stores)
+        print("\n[fair share: 20 loops of one caller against 1 loop of another, 20 requests/s]")
+        await fairness("in-process limiter (FIFO)", RateLimiter(20, 100_000))
+        for name, store in stores.items():
+            if store is not None:
+                shared = SharedRateLimiter(store, f"fair-{name}", 20, 100_000, local=RateLimiter(20, 100_000))
+                await fairness(f"shared limiter, {name}", shared)
         if server is None:
             print("\n[redis] skipped: redis-server is not installed")
     finally:
