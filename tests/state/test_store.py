@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import stat
 import subprocess
@@ -217,3 +218,37 @@ async def test_acquire_all_takes_from_every_bucket_or_from_none(make_store: Stor
     assert await store.acquire("rl:wide", rate=0.01, capacity=10) > 0
     with pytest.raises(ValueError, match="positive rate"):
         await store.acquire_all([Bucket("rl:bad", 0, 1)])
+
+
+async def test_sqlite_waits_for_another_writer_off_the_event_loop(tmp_path: Path) -> None:
+    """Another connection (another process, as far as SQLite knows) holds the write lock for
+    0.5 s: `add` waits for it in a worker thread while the event loop keeps running."""
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStore(path)
+    assert await store.add("tok:warm", b"1")  # opens the database
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    ticks: list[float] = []
+    waited = 0.0
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(anyio.current_time())
+            await anyio.sleep(0.02)
+
+    async def release_later() -> None:
+        await anyio.sleep(0.5)
+        other.execute("COMMIT")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ticker)
+        tg.start_soon(release_later)
+        started = anyio.current_time()
+        assert await store.add("tok:late", b"2") is True
+        waited = anyio.current_time() - started
+        tg.cancel_scope.cancel()
+    other.close()
+    await store.aclose()
+    assert waited >= 0.4
+    assert len(ticks) >= 10  # the loop ticked all along
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.25
