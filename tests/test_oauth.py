@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from altegio_mcp.audit import read_audit
+from altegio_mcp.audit import audited_writes
 from altegio_mcp.operations import ALL_OPERATIONS
 from altegio_mcp.sandbox import (
     DEMO_LOGIN,
@@ -160,7 +160,7 @@ async def test_confirmations_and_audit_name_the_grant_user_and_client(tmp_path: 
         async with mcp_client(srv.base, first["access_token"]) as client:
             deleted = await client.call_tool("delete_appointment", arguments)
             assert not deleted.is_error, text_of(deleted)
-    entries = read_audit(audit_file)
+    entries = audited_writes(audit_file)
     assert [e["tool"] for e in entries] == ["create_appointment", "delete_appointment"]
     for entry in entries:
         assert "Dana Demo" in entry["caller"] and DEMO_LOGIN in entry["caller"]

@@ -178,9 +178,15 @@ def _operations() -> Iterator[Operation[Any, Any]]:
 
 
 @pytest.fixture(scope="module")
-def sent() -> dict[str, Sent]:
-    """Each tool called with every argument; what reached the sandbox, per tool."""
-    return anyio.run(_collect)
+def sent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sent]:
+    """Each tool called with every argument; what reached the sandbox, per tool.
+
+    A module fixture is set up before the per-test isolation, so it gets a state dir of its own:
+    otherwise the create keys of one run would be found by the next one.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("contract-state")))
+        return anyio.run(_collect)
 
 
 async def _collect() -> dict[str, Sent]:
