@@ -140,7 +140,12 @@ def _index(version: Version) -> dict[tuple[str, str], ContractOperation]:
 
 
 def find(method: str, path: str, version: Version = "v1") -> ContractOperation | None:
-    """The contract operation a request's method and path (placeholders or values) belong to."""
+    """The contract operation a request's method and path (placeholders or values) belong to.
+
+    A path starting `/v2/` (how v2 operations are declared) is looked up among the v2 operations.
+    """
+    if path.startswith("/v2/"):
+        path, version = path[3:], "v2"
     index = _index(version)
     hit = index.get((method.upper(), shape(path)))
     if hit is not None:

@@ -85,6 +85,7 @@ def test_operations_are_found_by_path_shape_or_by_concrete_path() -> None:
     schedule = contract.find("GET", "/company/7/staff/schedule")
     assert schedule is not None
     assert schedule.path.endswith("/staff/schedule")
+    assert contract.find("GET", "/v2/locations/{location_id}/events") is not None
     v2 = contract.find("PATCH", "/locations/1/events/2/appointments/3", "v2")
     assert v2 is not None
     assert [p.name for p in v2.body or ()][:1] == ["reschedule_activity_id"]
