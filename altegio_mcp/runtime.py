@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from altegio_mcp.audit import AuditLog
 from altegio_mcp.client import AltegioClient
@@ -25,9 +26,11 @@ class Runtime:
         audit: AuditLog,
         current_caller: Callable[[], Caller],
         state: StateStore | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
         self.state = state if state is not None else tokens.store
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.tokens = tokens
         self.audit = audit
         self.current_caller = current_caller
@@ -71,4 +74,5 @@ class Runtime:
             caller=caller,
             locations=self.locations,
             default_location_id=caller.default_location(self.settings.location_id),
+            now=self.clock,
         )

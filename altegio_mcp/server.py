@@ -243,6 +243,7 @@ def build_server(
         ),
         audit=AuditLog(audit_path),
         current_caller=current_caller or (lambda: caller),
+        clock=upstream.sandbox.now if upstream.sandbox is not None else None,
     )
     operations = select_operations(ALL_OPERATIONS, settings, DEFAULT_TOOLSETS)
     factory = ToolFactory(runtime)

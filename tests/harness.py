@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from altegio_mcp.sandbox import Sandbox
 
 TODAY = date(2026, 11, 27)
+# "Now" for mock sessions: before every date the documented examples and mock tests book.
+MOCK_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FAST = {
     "rate_per_second": 10_000.0,
     "rate_per_minute": 1_000_000,
@@ -89,6 +91,7 @@ async def mock_session(
         upstream=Upstream(settings, httpx.MockTransport(handler), None, "test"),
         **(server_options or {}),
     )
+    server.runtime.clock = lambda: MOCK_NOW
     async with Client(server.mcp, **(client_options or {})) as client:
         yield Session(client, server)
 

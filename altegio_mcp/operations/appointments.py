@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import Field, JsonValue
+from pydantic import Field
 
 from altegio_mcp.errors import InvalidArgument, NotFound, Target, ValidationFailed
 from altegio_mcp.operations.base import (
     RAW_JSON,
+    AllowPast,
     AppointmentId,
     Args,
     Confirmation,
@@ -38,9 +39,19 @@ from altegio_mcp.operations.base import (
 )
 from altegio_mcp.operations.booking import (
     CreateAppointmentArgs,
+    client_of,
     create_appointment,
     explain_busy,
     length_seconds,
+)
+from altegio_mcp.operations.record_body import (
+    EditExtras,
+    Services,
+    extras_body,
+    past_start,
+    priced_line,
+    record_body,
+    service_ids_of,
 )
 from altegio_mcp.operations.records import (
     APPOINTMENTS,
@@ -52,7 +63,6 @@ from altegio_mcp.operations.records import (
     to_appointment,
 )
 from altegio_mcp.operations.support import check_date_order, location_target
-from altegio_mcp.timeutil import iso
 
 ANY = RAW_JSON
 
@@ -220,76 +230,97 @@ class UpdateAppointmentArgs(Args):
     appointment_id: AppointmentId
     datetime: IsoDateTime | None = Field(default=None, description="New start; no offset = location time.")
     team_member_id: OptionalTeamMemberId = Field(default=None, ge=1, description="New team member.")
-    service_ids: ServiceIds | None = Field(default=None, description="New full list of service ids.")
+    service_ids: Services | None = None
     duration_minutes: int | None = Field(default=None, ge=5, le=1440, description="New length in minutes.")
+    client_id: OptionalClientId = Field(default=None, ge=1, description="Move it to this client.")
     comment: str | None = Field(default=None, max_length=1000, description="New comment ('' clears it).")
+    extras: EditExtras = None
     save_if_busy: bool = Field(default=False, description="Save even if busy.")
+    allow_past: AllowPast
 
 
-def _service_lines(wire: WireAppointment, service_ids: list[int] | None) -> list[JsonValue]:
-    existing = {line.id: line for line in wire.services if line.id is not None}
-    ids = service_ids if service_ids is not None else list(existing)
-    lines: list[JsonValue] = []
-    for sid in ids:
-        line = existing.get(sid)
-        if line is None:
-            lines.append({"id": sid})
-        else:
-            lines.append(
-                {
-                    "id": sid,
-                    "first_cost": line.first_cost if line.first_cost is not None else line.cost,
-                    "discount": line.discount or 0,
-                    "cost": line.cost,
-                }
-            )
-    return lines
+EVENT_FIXED = ("datetime", "team_member_id", "service_ids", "duration_minutes")
+
+
+def _changed(a: UpdateAppointmentArgs) -> list[str]:
+    fields = a.model_dump(
+        exclude_none=True, exclude={"location_id", "appointment_id", "save_if_busy", "allow_past", "extras"}
+    )
+    names = list(fields)
+    if a.extras is not None:
+        names += [f"extras.{name}" for name in a.extras.model_dump(exclude_none=True)]
+    return sorted(names)
+
+
+async def _new_length(
+    ctx: OpContext, loc: int, wire: WireAppointment, a: UpdateAppointmentArgs, staff_id: int
+) -> int | None:
+    """The length to send: the minutes given; else the new services' length plus the break; else the
+    current length, adjusted by a changed technical break (the services keep their time)."""
+    old_break = wire.technical_break_duration or 0
+    new_break = a.extras.break_minutes * 60 if a.extras and a.extras.break_minutes is not None else old_break
+    if a.duration_minutes is not None:
+        return a.duration_minutes * 60
+    if a.service_ids is not None:
+        ids = service_ids_of(a.service_ids)
+        if set(ids) != {s.id for s in wire.services}:
+            return await length_seconds(ctx, loc, staff_id, ids, None) + new_break
+    if wire.duration is None:
+        return None
+    return wire.duration - old_break + new_break
 
 
 async def update_appointment(ctx: OpContext, a: UpdateAppointmentArgs) -> UpdatedAppointment:
     loc = ctx.location_id(a.location_id)
-    changes = a.model_dump(exclude_none=True, exclude={"location_id", "appointment_id", "save_if_busy"})
+    changes = _changed(a)
     if not changes:
         raise InvalidArgument(
             "datetime",
             "nothing to change: pass at least one of datetime, team_member_id, service_ids, "
-            "duration_minutes, comment",
+            "duration_minutes, client_id, comment, extras",
         )
     tz = await ctx.zone(loc)
+    start = await ctx.local_time(loc, a.datetime) if a.datetime else None
+    if start is not None:
+        await past_start(ctx, loc, start, a.allow_past)
     wire = await fetch_appointment(ctx, loc, a.appointment_id)
-    start = await ctx.local_time(loc, a.datetime) if a.datetime else wire.start(tz)
+    if wire.activity_id:
+        fixed = [name for name in EVENT_FIXED if getattr(a, name) is not None]
+        if a.extras is not None and a.extras.break_minutes is not None:
+            fixed.append("extras.break_minutes")
+        if fixed:
+            raise InvalidArgument(
+                fixed[0],
+                f"appointment {a.appointment_id} is a booking in group event {wire.activity_id}, whose "
+                "time, team member and services come from the event: move it with "
+                "update_event_booking (or book another event with book_group_event)",
+            )
+    start = start or wire.start(tz)
     staff_id = a.team_member_id or wire.staff_id or (wire.staff.id if wire.staff else None)
-    if start is None or staff_id is None or wire.client is None:
+    if not wire.activity_id and (start is None or staff_id is None):
+        raise InvalidArgument("appointment_id", f"appointment {a.appointment_id} has no start or team member")
+    body = record_body(wire, start)
+    if not wire.activity_id and staff_id is not None:
+        body["staff_id"] = staff_id
+        body["seance_length"] = await _new_length(ctx, loc, wire, a, staff_id)
+        if a.service_ids is not None:
+            current = {line.id: line for line in wire.services if line.id is not None}
+            body["services"] = [
+                priced_line(c, current.get(c if isinstance(c, int) else c.id)) for c in a.service_ids
+            ]
+    if a.client_id is not None:
+        body["client"] = await client_of(ctx, loc, a.client_id)
+    if a.comment is not None:
+        body["comment"] = a.comment
+    body.update(extras_body(a.extras))
+    if "client" not in body:
         raise InvalidArgument(
-            "appointment_id",
-            f"appointment {a.appointment_id} is a group-event or incomplete record; edit it in Altegio",
+            "client_id", f"appointment {a.appointment_id} has no client; give client_id to set one"
         )
-    length = wire.duration
-    if a.duration_minutes is not None:
-        length = a.duration_minutes * 60
-    elif a.service_ids is not None and set(a.service_ids) != {s.id for s in wire.services}:
-        length = await length_seconds(ctx, loc, staff_id, a.service_ids, None)
-    body: dict[str, JsonValue] = {
-        "staff_id": staff_id,
-        "services": _service_lines(wire, a.service_ids),
-        "client": {
-            k: v
-            for k, v in {
-                "phone": wire.client.phone,
-                "name": wire.client.name,
-                "email": wire.client.email,
-            }.items()
-            if v
-        },
-        "datetime": iso(start),
-        "seance_length": length,
-        "save_if_busy": a.save_if_busy,
-        "comment": a.comment if a.comment is not None else (wire.comment or ""),
-        "attendance": wire.attendance_code if wire.attendance_code is not None else 0,
-    }
-    if wire.api_id:
-        body["api_id"] = wire.api_id
-    service_ids = a.service_ids or [s.id for s in wire.services if s.id is not None]
+    body["save_if_busy"] = a.save_if_busy
+    service_ids = [s.id for s in wire.services if s.id is not None]
+    if a.service_ids is not None:
+        service_ids = service_ids_of(a.service_ids)
     try:
         res = await ctx.call(
             "PUT",
@@ -299,9 +330,11 @@ async def update_appointment(ctx: OpContext, a: UpdateAppointmentArgs) -> Update
             target=_appointment_target(loc, a.appointment_id),
         )
     except ValidationFailed as exc:
+        if wire.activity_id or start is None or staff_id is None:
+            raise
         raise await explain_busy(ctx, exc, loc, staff_id, start, service_ids) from exc
     updated = ONE_APPOINTMENT.validate_python(first_of(res.data))
-    return UpdatedAppointment(appointment=to_appointment(updated, tz), changed=sorted(changes))
+    return UpdatedAppointment(appointment=to_appointment(updated, tz), changed=changes)
 
 
 # --- delete (destructive) ------------------------------------------------------------------------
@@ -420,7 +453,7 @@ OPERATIONS = (
     Operation(
         name="update_appointment",
         title="Change an appointment",
-        description="Move or change an appointment (legacy: record): pass only what changes; the rest is kept. Attendance/payment: update_visit.",
+        description="Move or change an appointment (legacy: record). Altegio replaces the whole record, so this reads it and sends every field back with only those given changed. Attendance/payment: update_visit.",
         method="PUT",
         path="/record/{location_id}/{record_id}",
         input_model=UpdateAppointmentArgs,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -113,6 +113,9 @@ OptionalDateTime = Annotated[
     datetime | None,
     AfterValidator(calendar_year),
     Field(default=None, description="Start, ISO 8601; no offset = the location's local time."),
+]
+AllowPast = Annotated[
+    bool, Field(default=False, description="Allow a start before the location's current time.")
 ]
 Page = Annotated[int, Field(default=1, ge=1, le=9999, description="Page, from 1.")]
 Detail = Annotated[
@@ -331,6 +334,8 @@ class OpContext:
     caller: Caller
     locations: LocationDirectory
     default_location_id: int | None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The current time: the sandbox's own clock in sandbox mode (its data is anchored on it)."""
     notes: list[str] = field(default_factory=list[str])
     writes_sent: int = 0
     resend_safe: bool = False

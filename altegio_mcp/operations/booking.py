@@ -17,13 +17,22 @@ from pydantic import Field, JsonValue
 
 from altegio_mcp.errors import APIStatusError, InvalidArgument, Target, ValidationFailed
 from altegio_mcp.operations.base import (
+    AllowPast,
     Args,
     IsoDateTime,
     LocationId,
     OpContext,
-    ServiceIds,
     TeamMemberId,
     first_of,
+)
+from altegio_mcp.operations.record_body import (
+    NewExtras,
+    Services,
+    client_body,
+    extras_body,
+    past_start,
+    priced_line,
+    service_ids_of,
 )
 from altegio_mcp.operations.records import (
     APPOINTMENTS,
@@ -39,7 +48,7 @@ from altegio_mcp.timeutil import iso
 class CreateAppointmentArgs(Args):
     location_id: LocationId
     team_member_id: TeamMemberId
-    service_ids: ServiceIds
+    service_ids: Services
     datetime: IsoDateTime
     client_id: int | None = Field(
         default=None,
@@ -61,6 +70,8 @@ class CreateAppointmentArgs(Args):
     comment: str | None = Field(default=None, max_length=1000, description="Note on the appointment.")
     send_sms: bool = Field(default=False, description="SMS the client a confirmation.")
     save_if_busy: bool = Field(default=False, description="Book even if busy or outside working hours.")
+    allow_past: AllowPast
+    extras: NewExtras = None
     idempotency_key: str | None = Field(
         default=None,
         min_length=1,
@@ -77,7 +88,7 @@ def derived_api_id(loc: int, a: CreateAppointmentArgs, start: datetime, caller: 
             caller,
             str(loc),
             str(a.team_member_id),
-            ",".join(map(str, a.service_ids)),
+            ",".join(map(str, service_ids_of(a.service_ids))),
             iso(start),
             str(a.client_id or ""),
             a.client_phone or "",
@@ -86,28 +97,31 @@ def derived_api_id(loc: int, a: CreateAppointmentArgs, start: datetime, caller: 
     return "mcp-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
 
 
-async def client_body(ctx: OpContext, loc: int, a: CreateAppointmentArgs) -> dict[str, JsonValue]:
+async def client_of(
+    ctx: OpContext, loc: int, client_id: int, email: str | None = None
+) -> dict[str, JsonValue]:
+    """An existing client as an appointment body's `client` (phone, name, email)."""
+    res = await ctx.call(
+        "GET",
+        f"/client/{loc}/{client_id}",
+        dict[str, JsonValue],
+        target=Target("client", str(client_id), loc, "search_clients"),
+    )
+    data = res.data
+    return client_body(
+        {"phone": data.get("phone"), "name": data.get("name"), "email": email or data.get("email")}
+    )
+
+
+async def appointment_client(ctx: OpContext, loc: int, a: CreateAppointmentArgs) -> dict[str, JsonValue]:
     if a.client_id is not None:
-        res = await ctx.call(
-            "GET",
-            f"/client/{loc}/{a.client_id}",
-            dict[str, JsonValue],
-            target=Target("client", str(a.client_id), loc, "search_clients"),
-        )
-        data = res.data
-        body: dict[str, JsonValue] = {"phone": data.get("phone"), "name": data.get("name")}
-        if data.get("email") or a.client_email:
-            body["email"] = a.client_email or data.get("email")
-        return body
+        return await client_of(ctx, loc, a.client_id, a.client_email)
     if not (a.client_name and a.client_phone):
         raise InvalidArgument(
             "client_id",
             "give client_id (find it with search_clients) or both client_name and client_phone for a new client",
         )
-    body = {"phone": a.client_phone, "name": a.client_name}
-    if a.client_email:
-        body["email"] = a.client_email
-    return body
+    return client_body({"phone": a.client_phone, "name": a.client_name, "email": a.client_email})
 
 
 async def length_seconds(
@@ -180,12 +194,16 @@ async def create_appointment(ctx: OpContext, a: CreateAppointmentArgs) -> Appoin
     loc = ctx.location_id(a.location_id)
     tz = await ctx.zone(loc)
     start = await ctx.local_time(loc, a.datetime)
-    client = await client_body(ctx, loc, a)
-    length = await length_seconds(ctx, loc, a.team_member_id, a.service_ids, a.duration_minutes)
+    await past_start(ctx, loc, start, a.allow_past)
+    client = await appointment_client(ctx, loc, a)
+    service_ids = service_ids_of(a.service_ids)
+    length = await length_seconds(ctx, loc, a.team_member_id, service_ids, a.duration_minutes)
+    if a.duration_minutes is None and a.extras is not None and a.extras.break_minutes:
+        length += a.extras.break_minutes * 60  # the length includes the break; the services keep their time
     api_id = a.idempotency_key or derived_api_id(loc, a, start, ctx.caller.key_id)
     body: dict[str, JsonValue] = {
         "staff_id": a.team_member_id,
-        "services": [{"id": sid} for sid in a.service_ids],
+        "services": [priced_line(choice, None) for choice in a.service_ids],
         "client": client,
         "datetime": iso(start),
         "seance_length": length,
@@ -193,12 +211,13 @@ async def create_appointment(ctx: OpContext, a: CreateAppointmentArgs) -> Appoin
         "send_sms": a.send_sms,
         "comment": a.comment or "",
         "api_id": api_id,
+        **extras_body(a.extras),
     }
 
     async def refusal(exc: APIStatusError) -> Exception | None:
         if not isinstance(exc, ValidationFailed):
             return None
-        return await explain_busy(ctx, exc, loc, a.team_member_id, start, a.service_ids)
+        return await explain_busy(ctx, exc, loc, a.team_member_id, start, service_ids)
 
     async def find_saved() -> WireAppointment | None:
         return await _find_by_api_id(ctx, loc, start.astimezone(tz).date(), a.team_member_id, api_id)

@@ -43,9 +43,25 @@ class WireServiceLine(Wire):
     amount: float | None = None
 
 
+class WireLabel(Wire):
+    """A tag (`record_labels` item): an object on read, a bare id in some answers."""
+
+    id: int | None = None
+    title: str | None = None
+
+
+class WireCompany(Wire):
+    """The location a partner-list item belongs to."""
+
+    id: int | None = None
+    title: str | None = None
+    timezone_name: str | None = None
+
+
 class WireAppointment(Wire):
     id: int
     company_id: int | None = None
+    company: WireCompany | None = None
     staff_id: int | None = None
     staff: WirePerson | None = None
     client: WirePerson | None = None
@@ -64,11 +80,37 @@ class WireAppointment(Wire):
     activity_id: int | None = None
     create_date: str | None = None
     last_change_date: str | None = None
+    online: bool | None = None
+    record_from: str | None = None
+    paid_full: int | None = None
+    prepaid: bool | None = None
+    created_user_id: int | None = None
+    sms_remain_hours: int | None = None
+    email_remain_hours: int | None = None
+    custom_color: str | None = None
+    record_labels: list[WireLabel] = Field(default_factory=list[WireLabel])
+    technical_break_duration: int | None = None
+    custom_fields: dict[str, JsonValue] | None = None
 
-    @field_validator("staff", "client", mode="before")
+    @field_validator("staff", "client", "company", "custom_fields", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return empty_is_none(value)
+
+    @field_validator("record_labels", mode="before")
+    @classmethod
+    def _labels(cls, value: object) -> object:
+        items: list[object] = list(value) if isinstance(value, list) else []  # pyright: ignore[reportUnknownArgumentType]
+        return [item if isinstance(item, dict) else {"id": item} for item in items]  # pyright: ignore[reportUnknownVariableType]
+
+    @property
+    def location(self) -> int | None:
+        """The appointment's location: `company_id`, or the partner list's `company.id`."""
+        return self.company_id or (self.company.id if self.company else None)
+
+    @property
+    def tag_ids(self) -> list[int]:
+        return [label.id for label in self.record_labels if label.id is not None]
 
     @field_validator("services", mode="before")
     @classmethod
@@ -98,6 +140,12 @@ class PersonRef(Out):
 
 class ClientRef(PersonRef):
     phone: str | None = Field(default=None, description="Phone.")
+    email: str | None = None
+
+
+class Tag(Out):
+    id: int
+    title: str | None = None
 
 
 class ServiceLine(Out):
@@ -120,8 +168,16 @@ class Appointment(Out):
     status: AttendanceName = Field(
         default="unknown", description="waiting, confirmed, arrived (done) or no-show."
     )
+    confirmed: bool | None = None
+    paid_full: bool | None = None
+    prepaid: bool | None = Field(default=None, description="Online prepayment offered.")
     visit_id: int | None = None
+    activity_id: int | None = Field(default=None, description="Group event id.")
+    tags: list[Tag] | None = None
     comment: UserText = Field(default=None, description="Comment. User-provided text.")
+    created: str | None = Field(default=None, description="When booked, with offset.")
+    online: bool | None = Field(default=None, description="Booked online by the client.")
+    record_from: str | None = Field(default=None, description="Online form it came from.")
     api_id: str | None = Field(default=None, description="External id / idempotency key.")
     deleted: bool | None = None
     details: dict[str, JsonValue] | None = Field(
@@ -144,13 +200,19 @@ def to_appointment(wire: WireAppointment, tz: ZoneInfo, *, detail: bool = False)
     start = wire.start(tz)
     end = end_of(start, wire.duration) if start else None
     code = wire.attendance_code
+    created = parse_api_datetime(wire.create_date, tz)
     return Appointment(
         id=wire.id,
-        location_id=wire.company_id,
+        location_id=wire.location,
         start=iso(start.astimezone(tz)) if start else None,
         end=iso(end.astimezone(tz)) if end else None,
         duration_minutes=wire.duration // 60 if wire.duration else None,
-        client=ClientRef(id=wire.client.id, name=_client_name(wire.client), phone=wire.client.phone)
+        client=ClientRef(
+            id=wire.client.id,
+            name=_client_name(wire.client),
+            phone=wire.client.phone,
+            email=wire.client.email or None,
+        )
         if wire.client
         else None,
         team_member=PersonRef(id=wire.staff.id or wire.staff_id, name=wire.staff.name)
@@ -158,8 +220,16 @@ def to_appointment(wire: WireAppointment, tz: ZoneInfo, *, detail: bool = False)
         else (PersonRef(id=wire.staff_id) if wire.staff_id else None),
         services=[ServiceLine(id=s.id, title=s.title, cost=s.cost) for s in wire.services],
         status=ATTENDANCE_NAMES.get(code, "unknown") if code is not None else "unknown",
+        confirmed=bool(wire.confirmed) if wire.confirmed is not None else None,
+        paid_full=bool(wire.paid_full) if wire.paid_full is not None else None,
+        prepaid=wire.prepaid,
         visit_id=wire.visit_id or None,
+        activity_id=wire.activity_id or None,
+        tags=[Tag(id=t.id, title=t.title) for t in wire.record_labels if t.id is not None] or None,
         comment=wire.comment or None,
+        created=iso(created.astimezone(tz)) if created else None,
+        online=wire.online,
+        record_from=wire.record_from or None,
         api_id=wire.api_id or None,
         deleted=wire.deleted or None,
         details=wire_fields(wire) if detail else None,

@@ -1,0 +1,277 @@
+"""`update_appointment` is a full replace (`PUT /record`): it sends back every writable field of the
+appointment and changes only what the call names. Checked on the official GET-record example, on
+generated records (hypothesis), and for group-event bookings; plus the "not in the past" rule of
+every create and move."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.harness import Session, mock_session, sandbox_session, text_of
+from tests.operations.upstream import FakeUpstream, envelope, structured
+
+CONTRACT = Path(__file__).resolve().parent.parent / "sandbox" / "contract"
+LOCATION = {"id": 4564, "title": "Business Example", "timezone_name": "America/New_York"}
+NEW_YORK = ZoneInfo("America/New_York")
+Upstream = partial(FakeUpstream, location=LOCATION)
+NEW_CLIENT = {"id": 77, "name": "Zoe", "phone": "+13155550199", "email": "zoe@example.com"}
+
+
+def official_record() -> dict[str, Any]:
+    example = json.loads((CONTRACT / "record_get.json").read_text(encoding="utf-8"))["example"]
+    record: dict[str, Any] = example["data"]
+    return record
+
+
+def expected_body(record: dict[str, Any]) -> dict[str, Any]:
+    """The PUT body that keeps `record` as it is, written out field by field from the PUT schema."""
+    client = record["client"]
+    return {
+        "activity_id": record["activity_id"],
+        "staff_id": record["staff_id"],
+        "services": [
+            {k: line[k] for k in ("id", "first_cost", "discount", "cost", "amount")}
+            for line in record["services"]
+        ],
+        "datetime": record["datetime"],
+        "seance_length": record["seance_length"],
+        "client": {k: client[k] for k in ("phone", "name", "email") if client[k]},
+        "comment": record["comment"],
+        "attendance": record["attendance"],
+        **({"api_id": record["api_id"]} if record["api_id"] else {}),
+        "custom_color": record["custom_color"],
+        "record_labels": [str(label["id"]) for label in record["record_labels"]],
+        "sms_remain_hours": record["sms_remain_hours"],
+        "email_remain_hours": record["email_remain_hours"],
+        "technical_break_duration": record["technical_break_duration"],
+        "custom_fields": record["custom_fields"] or {},
+        "save_if_busy": False,
+    }
+
+
+def routes(record: dict[str, Any]) -> dict[str, Any]:
+    one = f"/record/4564/{record['id']}"
+    return {
+        f"GET {one}": envelope(record),
+        f"PUT {one}": httpx.Response(201, json=envelope(record)),
+        f"GET /client/4564/{NEW_CLIENT['id']}": envelope(NEW_CLIENT),
+    }
+
+
+@pytest.mark.anyio
+async def test_official_record_with_only_a_new_comment_keeps_every_field() -> None:
+    record = official_record()
+    upstream = Upstream(routes(record))
+    async with mock_session(upstream, location_id=4564) as s:
+        out = structured(await s.call("update_appointment", {"appointment_id": 2, "comment": "window seat"}))
+    (body,) = upstream.bodies("PUT", "/record/4564/2")
+    assert body == {**expected_body(record), "comment": "window seat"}
+    # The fields the issue names, spelled out: nothing is lost.
+    assert body["sms_remain_hours"] == 5 and body["email_remain_hours"] == 1
+    assert body["technical_break_duration"] == 0 and body["custom_color"] == ""
+    assert body["services"] == [{"id": 1, "first_cost": 100, "discount": 0, "cost": 100, "amount": 1}]
+    assert out["changed"] == ["comment"]
+
+
+# --- generated records -------------------------------------------------------------------------------
+
+texts = st.text(alphabet="abcdefghij XYZ", min_size=1, max_size=12).map(str.strip).filter(bool)
+money = st.integers(min_value=0, max_value=500).map(float)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> dict[str, Any]:
+    """An appointment as `GET /record` returns it, with every writable field set."""
+    count = draw(st.integers(min_value=1, max_value=3))
+    ids = draw(st.lists(st.integers(min_value=1, max_value=999), min_size=count, max_size=count, unique=True))
+    services = []
+    for sid in ids:
+        first_cost, discount = draw(money), draw(st.integers(min_value=0, max_value=50))
+        services.append(
+            {
+                "id": sid,
+                "title": f"Service {sid}",
+                "first_cost": first_cost,
+                "discount": discount,
+                "cost": round(first_cost * (100 - discount) / 100, 2),
+                "amount": draw(st.integers(min_value=1, max_value=5)),
+            }
+        )
+    start = datetime(2026, 2, 1, 9) + timedelta(minutes=15 * draw(st.integers(min_value=0, max_value=30_000)))
+    brk = 300 * draw(st.integers(min_value=0, max_value=12))
+    return {
+        "id": draw(st.integers(min_value=1, max_value=10**6)),
+        "company_id": 4564,
+        "staff_id": draw(st.integers(min_value=1, max_value=500)),
+        "staff": {"id": 1, "name": draw(texts)},
+        "services": services,
+        "client": {
+            "id": draw(st.integers(min_value=1, max_value=10**6)),
+            "name": draw(texts),
+            "phone": "+1315555" + str(draw(st.integers(min_value=1000, max_value=9999))),
+            "email": draw(texts).replace(" ", "") + "@example.com",
+        },
+        "datetime": start.replace(tzinfo=NEW_YORK).isoformat(timespec="seconds"),
+        "seance_length": brk + 300 * draw(st.integers(min_value=1, max_value=24)),
+        "comment": draw(texts),
+        "attendance": draw(st.sampled_from([-1, 0, 1, 2])),
+        "api_id": draw(texts).replace(" ", "-"),
+        "custom_color": draw(st.sampled_from(["f44336", "009800", "3b2c54"])),
+        "record_labels": [
+            {"id": i, "title": f"tag {i}"}
+            for i in draw(
+                st.lists(st.integers(min_value=1, max_value=10**5), min_size=1, max_size=3, unique=True)
+            )
+        ],
+        "sms_remain_hours": draw(st.integers(min_value=0, max_value=48)),
+        "email_remain_hours": draw(st.integers(min_value=0, max_value=48)),
+        "technical_break_duration": brk,
+        "custom_fields": draw(st.dictionaries(st.sampled_from(["code_a", "code_b"]), texts, min_size=1)),
+        "activity_id": 0,
+    }
+
+
+def one_change(record: dict[str, Any], which: str, value: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A call changing one field, and the body expected: the record's with exactly that field changed."""
+    body = expected_body(record)
+    if which == "comment":
+        return {"comment": f"new {value}"}, {**body, "comment": f"new {value}"}
+    if which == "datetime":
+        moved = datetime(2027, 3, 1, 10, tzinfo=UTC) + timedelta(hours=value)
+        local = moved.astimezone(NEW_YORK).isoformat(timespec="seconds")
+        return {"datetime": local}, {**body, "datetime": local}
+    if which == "team_member_id":
+        return {"team_member_id": 1000 + value}, {**body, "staff_id": 1000 + value}
+    if which == "duration_minutes":
+        minutes = 5 * (1 + value % 100)
+        return {"duration_minutes": minutes}, {**body, "seance_length": minutes * 60}
+    if which == "client_id":
+        client = {k: NEW_CLIENT[k] for k in ("phone", "name", "email")}
+        return {"client_id": NEW_CLIENT["id"]}, {**body, "client": client}
+    if which == "price":
+        services = copy.deepcopy(body["services"])
+        services[0]["cost"] = float(value)
+        choice: list[Any] = [{"id": services[0]["id"], "cost": value}] + [s["id"] for s in services[1:]]
+        return {"service_ids": choice}, {**body, "services": services}
+    extras = {
+        "tags": ({"tags": [value + 1]}, {"record_labels": [str(value + 1)]}),
+        "color": ({"color": "#ABCDEF"}, {"custom_color": "abcdef"}),
+        "sms_hours": ({"sms_hours": value % 700}, {"sms_remain_hours": value % 700}),
+        "email_hours": ({"email_hours": value % 700}, {"email_remain_hours": value % 700}),
+        "custom_fields": ({"custom_fields": {"code_c": value}}, {"custom_fields": {"code_c": value}}),
+    }
+    if which == "break_minutes":
+        minutes = 5 * (value % 13)
+        # The length includes the break: the services keep their time, the length moves with the break.
+        length = record["seance_length"] - record["technical_break_duration"] + minutes * 60
+        return (
+            {"extras": {"break_minutes": minutes}},
+            {**body, "technical_break_duration": minutes * 60, "seance_length": length},
+        )
+    given_, sent = extras[which]
+    return {"extras": given_}, {**body, **sent}
+
+
+CHANGES = [
+    "comment",
+    "datetime",
+    "team_member_id",
+    "duration_minutes",
+    "client_id",
+    "price",
+    "tags",
+    "color",
+    "sms_hours",
+    "email_hours",
+    "break_minutes",
+    "custom_fields",
+]
+
+
+@pytest.fixture(scope="module")
+def one_session() -> Iterator[tuple[BlockingPortal, Session, FakeUpstream]]:
+    """One server for every generated example (starting a session per example is the slow part)."""
+    upstream = Upstream({})
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(mock_session(upstream, location_id=4564)) as session,
+    ):
+        yield portal, session, upstream
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(record=records(), which=st.sampled_from(CHANGES), value=st.integers(min_value=0, max_value=5000))
+def test_changing_one_field_sends_the_record_with_exactly_that_field_changed(
+    one_session: tuple[BlockingPortal, Session, FakeUpstream], record: dict[str, Any], which: str, value: int
+) -> None:
+    portal, session, upstream = one_session
+    upstream.routes.update(routes(record))
+    upstream.requests.clear()
+    arguments, expected = one_change(record, which, value)
+    result = portal.call(session.call, "update_appointment", {"appointment_id": record["id"], **arguments})
+    assert not result.is_error, text_of(result)
+    (body,) = upstream.bodies("PUT", f"/record/4564/{record['id']}")
+    assert body == expected
+
+
+# --- group-event bookings ------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_group_event_booking_is_sent_back_with_its_event_and_never_moved_here() -> None:
+    record = {**official_record(), "activity_id": 31, "sms_remain_hours": None}
+    upstream = Upstream(routes(record))
+    async with mock_session(upstream, location_id=4564) as s:
+        structured(await s.call("update_appointment", {"appointment_id": 2, "comment": "front row"}))
+        moved = await s.call("update_appointment", {"appointment_id": 2, "datetime": "2026-02-01T10:00:00"})
+    (body,) = upstream.bodies("PUT", "/record/4564/2")
+    assert body["activity_id"] == 31 and body["comment"] == "front row"
+    assert not {"staff_id", "services", "datetime", "seance_length", "sms_remain_hours"} & body.keys()
+    assert body["record_labels"] == [] and body["email_remain_hours"] == 1
+    assert moved.is_error and "update_event_booking" in text_of(moved)
+    assert len(upstream.sent("PUT")) == 1
+
+
+# --- the past ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_past_start_is_refused_before_anything_is_sent_unless_allowed() -> None:
+    """The sandbox clock stands at 2026-11-27 12:00 UTC, 07:00 in New York."""
+    booking = {"team_member_id": 2101, "service_ids": [4101], "client_id": 5001}
+    async with sandbox_session() as s:
+        assert s.sandbox is not None
+        before = s.sandbox.state.fingerprint()
+        sent = len(s.sandbox.requests)
+        refused = await s.call("create_appointment", {**booking, "datetime": "2026-11-26T19:00:00"})
+        wrong_year = await s.call("create_appointment", {**booking, "datetime": "2025-11-28T10:00:00"})
+        moved = await s.call(
+            "update_appointment", {"appointment_id": 600002, "datetime": "2026-11-27T06:00:00"}
+        )
+        assert s.sandbox.state.fingerprint() == before
+        writes = [r for r in list(s.sandbox.requests)[sent:] if r.method != "GET"]
+        assert writes == []
+        walk_in = structured(
+            await s.call(
+                "create_appointment",
+                {**booking, "datetime": "2026-11-26T19:00:00", "allow_past": True, "save_if_busy": True},
+            )
+        )
+    for result in (refused, wrong_year, moved):
+        assert result.is_error
+        assert "it is now 2026-11-27T07:" in text_of(result)
+        assert "allow_past=true" in text_of(result)
+    assert walk_in["appointment"]["start"] == "2026-11-26T19:00:00-05:00"
