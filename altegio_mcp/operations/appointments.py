@@ -8,8 +8,9 @@ update re-books the slot it moves to with the same helpers.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
@@ -23,10 +24,12 @@ from altegio_mcp.operations.base import (
     Detail,
     IsoDateTime,
     LocationId,
+    LocationInfo,
     OpContext,
     Operation,
     OptionalClientId,
     OptionalDate,
+    OptionalDateTime,
     OptionalTeamMemberId,
     Page,
     PageMeta,
@@ -63,6 +66,7 @@ from altegio_mcp.operations.records import (
     to_appointment,
 )
 from altegio_mcp.operations.support import check_date_order, location_target
+from altegio_mcp.timeutil import zone
 
 ANY = RAW_JSON
 
@@ -129,9 +133,33 @@ class ListAppointmentsArgs(Args):
     team_member_id: OptionalTeamMemberId
     client_id: OptionalClientId
     include_deleted: bool = Field(default=False, description="Also list deleted appointments.")
+    created_from: OptionalDate = Field(default=None, description="Booked on/after.")
+    created_to: OptionalDate = Field(default=None, description="Booked on/before.")
+    changed_after: OptionalDateTime = Field(default=None, description="Created/changed after; local time.")
+    changed_before: OptionalDateTime = Field(default=None, description="Created/changed before.")
+    created_by: int | None = Field(default=None, ge=1, description="Booked by this user id.")
+    finance: bool = Field(default=False, description="Add payments (in details).")
+    consumables: bool = Field(default=False, description="Add consumables (in details).")
     page: Page
     count: int = Field(default=25, ge=1, le=100, description="Per page.")
     detail: Detail
+
+
+def _local_moment(value: datetime | None, tz: ZoneInfo) -> str | None:
+    """`changed_after`/`changed_before` as the list expects them: location-local, no offset."""
+    if value is None:
+        return None
+    local = value.astimezone(tz) if value.tzinfo else value
+    return local.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _listed(wire: WireAppointment, tz: ZoneInfo, a: ListAppointmentsArgs) -> Appointment:
+    appointment = to_appointment(wire, tz, detail=a.detail)
+    extra = wire.model_extra or {}
+    asked = [k for k, on in (("finance_transactions", a.finance), ("consumables", a.consumables)) if on]
+    if asked and appointment.details is None:
+        appointment.details = {key: extra[key] for key in asked if key in extra}
+    return appointment
 
 
 async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> AppointmentList:
@@ -146,6 +174,13 @@ async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> Appointm
         "start_date": a.start_date.isoformat() if a.start_date else None,
         "end_date": a.end_date.isoformat() if a.end_date else None,
         "with_deleted": 1 if a.include_deleted else None,
+        "c_start_date": a.created_from.isoformat() if a.created_from else None,
+        "c_end_date": a.created_to.isoformat() if a.created_to else None,
+        "changed_after": _local_moment(a.changed_after, tz),
+        "changed_before": _local_moment(a.changed_before, tz),
+        "created_user_id": a.created_by,
+        "include_finance_transactions": 1 if a.finance else None,
+        "include_consumables": 1 if a.consumables else None,
     }
     res = await ctx.call(
         "GET",
@@ -154,7 +189,7 @@ async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> Appointm
         params=params,
         target=location_target(loc),
     )
-    items = [to_appointment(w, tz, detail=a.detail) for w in res.data]
+    items = [_listed(w, tz, a) for w in res.data]
     return AppointmentList(
         location_id=loc, timezone=tz.key, items=items, meta=page_meta(res.meta, a.page, a.count, len(items))
     )
@@ -182,41 +217,57 @@ async def get_appointment(ctx: OpContext, a: GetAppointmentArgs) -> AppointmentR
 
 class ListPartnerAppointmentsArgs(Args):
     location_id: LocationId = Field(default=None, ge=1, description="Only this location (legacy: salon_id).")
-    start_date: OptionalDate = Field(default=None, description="Visits from this date (YYYY-MM-DD).")
-    end_date: OptionalDate = Field(default=None, description="Visits up to this date (YYYY-MM-DD).")
+    start_date: OptionalDate = Field(default=None, description="Visits from this date.")
+    end_date: OptionalDate = Field(default=None, description="Visits up to this date.")
     created_start_date: OptionalDate = Field(default=None, description="Created on or after this date.")
     created_end_date: OptionalDate = Field(default=None, description="Created on or before this date.")
+    user_id: int | None = Field(default=None, ge=1, description="Only those this user created.")
     page: Page
     count: int = Field(default=25, ge=1, le=100, description="Per page.")
     detail: Detail
 
 
-async def list_partner_appointments(ctx: OpContext, a: ListPartnerAppointmentsArgs) -> AppointmentList:
-    def day(value: date | None) -> str | None:
-        """The partner list takes DD.MM.YYYY, unlike every other date filter."""
-        return value.strftime("%d.%m.%Y") if value else None
+def partner_day(value: date | None) -> str | None:
+    """The partner list's date format: DD.MM.YYYY."""
+    return value.strftime("%d.%m.%Y") if value else None
 
+
+async def _item_zone(ctx: OpContext, wire: WireAppointment) -> ZoneInfo:
+    """An item's own location zone: `company.timezone_name`, else that location's (looked up)."""
+    if wire.company is not None and wire.company.id and wire.company.timezone_name:
+        ctx.locations.remember(
+            LocationInfo(
+                id=wire.company.id,
+                title=wire.company.title or f"location {wire.company.id}",
+                timezone=wire.company.timezone_name,
+            )
+        )
+        return zone(wire.company.timezone_name)
+    if wire.location is not None:
+        return await ctx.zone(wire.location)
+    ctx.notes.append(f"Appointment {wire.id} came without its location: its times are shown in UTC.")
+    return ZoneInfo("UTC")
+
+
+async def list_partner_appointments(ctx: OpContext, a: ListPartnerAppointmentsArgs) -> AppointmentList:
     params: dict[str, Any] = {
         "page": a.page,
         "editable_length": a.count,
         "salon_id": a.location_id,
-        "start_date": day(a.start_date),
-        "end_date": day(a.end_date),
-        "created_start_date": day(a.created_start_date),
-        "created_end_date": day(a.created_end_date),
+        "start_date": partner_day(a.start_date),
+        "end_date": partner_day(a.end_date),
+        "created_start_date": partner_day(a.created_start_date),
+        "created_end_date": partner_day(a.created_end_date),
+        "user_id": a.user_id,
     }
     if a.location_id is not None:
         ctx.check_location(a.location_id)
     res = await ctx.call("GET", "/records/partner", APPOINTMENTS, params=params)
     items: list[Appointment] = []
     for wire in res.data:
-        if wire.company_id and not ctx.caller.allows(wire.company_id):
+        if wire.location and not ctx.caller.allows(wire.location):
             continue  # outside the caller's locations
-        zone_of = wire.company_id or a.location_id or ctx.default_location_id
-        tz = await ctx.zone(zone_of) if zone_of else None
-        if tz is None:
-            raise InvalidArgument("location_id", "Altegio returned an appointment without its location")
-        items.append(to_appointment(wire, tz, detail=a.detail))
+        items.append(to_appointment(wire, await _item_zone(ctx, wire), detail=a.detail))
     return AppointmentList(
         location_id=a.location_id, items=items, meta=page_meta(res.meta, a.page, a.count, len(items))
     )

@@ -275,3 +275,65 @@ async def test_a_past_start_is_refused_before_anything_is_sent_unless_allowed() 
         assert "it is now 2026-11-27T07:" in text_of(result)
         assert "allow_past=true" in text_of(result)
     assert walk_in["appointment"]["start"] == "2026-11-26T19:00:00-05:00"
+
+
+# --- reads a front desk needs ---------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_partner_items_are_placed_at_their_own_location_without_a_default() -> None:
+    example = json.loads((CONTRACT / "records_partner.json").read_text(encoding="utf-8"))["example"]
+    upstream = FakeUpstream({"GET /records/partner": example})
+    async with mock_session(upstream, location_id=None) as s:
+        out = structured(
+            await s.call(
+                "list_partner_appointments",
+                {"start_date": "2026-11-01", "created_end_date": "2026-11-30", "user_id": 7},
+            )
+        )
+    (item,) = out["items"]
+    assert item["location_id"] == 1
+    assert item["start"] == "2026-11-17T00:00:00-05:00"  # America/New_York, from company.timezone_name
+    assert upstream.calls() == ["GET /records/partner"]  # no location lookup needed
+    query = upstream.api("/records/partner").url.params
+    assert query["start_date"] == "01.11.2026" and query["created_end_date"] == "30.11.2026"
+    assert query["user_id"] == "7"
+
+
+@pytest.mark.anyio
+async def test_list_sends_the_created_changed_and_finance_filters_under_their_official_names() -> None:
+    example = json.loads((CONTRACT / "records_list.json").read_text(encoding="utf-8"))["example"]
+    example["data"][0]["finance_transactions"] = [{"id": 5, "amount": 100}]
+    # The page's second example item (online, two tags), as the create page shows it.
+    tags = [{"id": 67345, "title": "not important"}, {"id": 104474, "title": "important"}]
+    example["data"].append({**example["data"][0], "id": 9, "online": True, "record_labels": tags})
+    upstream = Upstream({"GET /records/4564": example})
+    async with mock_session(upstream, location_id=4564) as s:
+        out = structured(
+            await s.call(
+                "list_appointments",
+                {
+                    "created_from": "2026-01-01",
+                    "created_to": "2026-01-31",
+                    "changed_after": "2026-01-10T08:00:00-08:00",
+                    "changed_before": "2026-01-20T18:00:00",
+                    "created_by": 1073232,
+                    "finance": True,
+                    "consumables": True,
+                },
+            )
+        )
+    query = upstream.api("/records/4564").url.params
+    assert query["c_start_date"] == "2026-01-01" and query["c_end_date"] == "2026-01-31"
+    assert query["changed_after"] == "2026-01-10T11:00:00"  # in the location's own time
+    assert query["changed_before"] == "2026-01-20T18:00:00"
+    assert query["created_user_id"] == "1073232"
+    assert query["include_finance_transactions"] == "1" and query["include_consumables"] == "1"
+    first = out["items"][0]
+    assert first["details"]["finance_transactions"] == [{"id": 5, "amount": 100}]
+    assert first["confirmed"] is True and first["paid_full"] is False and first["prepaid"] is False
+    assert first["created"] == "2026-01-16T20:35:11-05:00"
+    assert first["client"]["email"]
+    second = out["items"][1]
+    assert second["tags"] == [{"id": 67345, "title": "not important"}, {"id": 104474, "title": "important"}]
+    assert second["online"] is True
