@@ -47,6 +47,13 @@ T = TypeVar("T")
 PrimitiveData = str | int | float | bool | None
 QueryValue = str | int | float | bool | None | list[str] | list[int]
 Query = Mapping[str, QueryValue]
+ApiVersion = Literal[1, 2]
+
+
+def v2_base_url(v1_base_url: str) -> str:
+    """Business Management v2 lives next to v1: `…/api/v1` → `…/api/v2`."""
+    base = v1_base_url.rstrip("/")
+    return base.removesuffix("/v1") + "/v2"
 
 
 class AltegioAuth(httpx.Auth):
@@ -195,7 +202,8 @@ def _clean_query(params: Query | None) -> list[tuple[str, PrimitiveData]]:
 
 
 class AltegioClient:
-    """Async client for the Altegio B2B API v1. Use as `async with AltegioClient(settings) as client:`."""
+    """Async client for the Altegio B2B API (v1, and v2 per request). Use as
+    `async with AltegioClient(settings) as client:`."""
 
     def __init__(
         self,
@@ -231,6 +239,7 @@ class AltegioClient:
                 clock=clock,
             )
         self.stats = ClientStats()
+        self.v2_base_url = v2_base_url(self.settings.base_url)
         self._http = httpx.AsyncClient(
             base_url=self.settings.base_url + "/",
             transport=transport,
@@ -274,6 +283,7 @@ class AltegioClient:
         target: Target | None = ...,
         idempotent: bool | None = ...,
         write: bool | None = ...,
+        api_version: ApiVersion = ...,
     ) -> ApiResult[T]: ...
 
     @overload
@@ -290,6 +300,7 @@ class AltegioClient:
         target: Target | None = ...,
         idempotent: bool | None = ...,
         write: bool | None = ...,
+        api_version: ApiVersion = ...,
     ) -> ApiResult[JsonValue]: ...
 
     async def request(
@@ -305,6 +316,7 @@ class AltegioClient:
         target: Target | None = None,
         idempotent: bool | None = None,
         write: bool | None = None,
+        api_version: ApiVersion = 1,
     ) -> ApiResult[Any]:
         """Send one API call and return its validated `data` with `meta`.
 
@@ -314,6 +326,8 @@ class AltegioClient:
         re-sent after a lost answer: a read sent as POST (a search), or a write its operation
         declares safe to re-send. By default only GET is; any request is re-sent when it could not
         connect at all.
+        `api_version=2` sends it to Business Management v2 (same credentials and headers); a v2
+        answer is a JSON:API document without the `success` envelope, returned whole as `data`.
         """
         response, body = await self._send(
             method,
@@ -326,6 +340,7 @@ class AltegioClient:
             decode=True,
             idempotent=idempotent,
             write=write,
+            api_version=api_version,
         )
         if isinstance(body, dict) and "success" in body:
             if body.get("success") is False:
@@ -414,6 +429,7 @@ class AltegioClient:
         decode: bool,
         idempotent: bool | None = None,
         write: bool | None = None,
+        api_version: ApiVersion = 1,
     ) -> tuple[httpx.Response, JsonValue]:
         """Send with retries; with `decode`, a 2xx body that is not valid JSON counts as a transport
         failure (a cut-off answer), so an idempotent request is retried like a dropped connection."""
@@ -430,7 +446,7 @@ class AltegioClient:
                 path=path,
             )
         credentials.header_value()  # fail before any HTTP when the partner token is missing
-        url = path.lstrip("/")
+        url = path.lstrip("/") if api_version == 1 else f"{self.v2_base_url}/{path.lstrip('/')}"
         content = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
         attempt = 0
         caller = fingerprint((auth or self._auth).user_secret() or "partner")

@@ -12,6 +12,7 @@ from altegio_mcp.operations import (
     client_edits,
     client_history,
     clients,
+    events,
     locations,
     online_catalog,
     recurring,
@@ -39,6 +40,7 @@ ALL_OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *clients.OPERATIONS,
     *client_edits.OPERATIONS,
     *client_history.OPERATIONS,
+    *events.OPERATIONS,
 )
 
 DEFAULT_TOOLSETS: tuple[str, ...] = (

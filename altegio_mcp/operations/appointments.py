@@ -34,7 +34,6 @@ from altegio_mcp.operations.base import (
     Page,
     PageMeta,
     Result,
-    ServiceIds,
     Verdict,
     first_of,
     next_page_hint,
@@ -344,7 +343,7 @@ async def update_appointment(ctx: OpContext, a: UpdateAppointmentArgs) -> Update
                 fixed[0],
                 f"appointment {a.appointment_id} is a booking in group event {wire.activity_id}, whose "
                 "time, team member and services come from the event: move it with "
-                "update_event_booking (or book another event with book_group_event)",
+                "move_event_booking",
             )
     start = start or wire.start(tz)
     staff_id = a.team_member_id or wire.staff_id or (wire.staff.id if wire.staff else None)

@@ -29,7 +29,7 @@ from pydantic import (
     TypeAdapter,
 )
 
-from altegio_mcp.client import AltegioAuth, AltegioClient, ApiResult, Query
+from altegio_mcp.client import AltegioAuth, AltegioClient, ApiResult, ApiVersion, Query
 from altegio_mcp.errors import (
     AltegioError,
     APIStatusError,
@@ -389,6 +389,7 @@ class OpContext:
         partner_only: bool = False,
         target: Target | None = None,
         idempotent: bool | None = None,
+        api_version: ApiVersion = 1,
     ) -> ApiResult[T]:
         """One request. A write (anything but a GET, or a POST flagged `idempotent` as a search)
         goes through `write` without a read-back: a lost answer then says the outcome is unknown."""
@@ -403,8 +404,11 @@ class OpContext:
                 auth_mode="partner" if partner_only else "user",
                 target=target,
                 idempotent=idempotent,
+                api_version=api_version,
             )
-        answer = await self.write(method, path, model, params=params, json_body=json_body, target=target)
+        answer = await self.write(
+            method, path, model, params=params, json_body=json_body, target=target, api_version=api_version
+        )
         if isinstance(answer, Verified):  # pragma: no cover - only with a read-back
             raise AssertionError("a write without a read-back cannot be verified")
         return answer
@@ -420,6 +424,7 @@ class OpContext:
         target: Target | None = None,
         verify: Callable[[], Awaitable[Verdict]] | None = None,
         check: str = "the matching get_ or list_ tool",
+        api_version: ApiVersion = 1,
     ) -> ApiResult[T] | Verified:
         """Send one write as a small state machine: intent → sent → outcome.
 
@@ -446,6 +451,7 @@ class OpContext:
                 target=target,
                 idempotent=self.resend_safe,
                 write=True,
+                api_version=api_version,
             )
         except NotDelivered as exc:
             raise WriteNotDone(

@@ -7,6 +7,7 @@ docs and the demo mode need to know them.
 from typing import Final
 
 BASE_PATH: Final = "/api/v1"
+V2_BASE_PATH: Final = "/api/v2"
 CONTROL_PATH: Final = "/__sandbox__"
 
 DEMO_PARTNER_TOKEN: Final = "sandbox-partner-token"  # noqa: S105 - public demo credential

@@ -22,15 +22,14 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from altegio_mcp.sandbox.auth import parse_authorization
-from altegio_mcp.sandbox.constants import BASE_PATH
+from altegio_mcp.sandbox.constants import BASE_PATH, V2_BASE_PATH
 from altegio_mcp.sandbox.faults import FaultDecision, Faults, status_message
 from altegio_mcp.sandbox.protocol import VALIDATION_FAILED, error_body
 from altegio_mcp.sandbox.ratelimit import RateLimiter
 from altegio_mcp.sandbox.requestlog import RequestLog, RequestRecord
 
-V2_PATH = "/api/v2"
 CONTRACT_REFUSAL = "contract_refusal"
-API_PREFIXES = (BASE_PATH, V2_PATH)
+API_PREFIXES = (BASE_PATH, V2_BASE_PATH)
 TRUNCATED_JSON = b'{"success": true, "data": [{"id": 1, "datetime": "2026-'
 DROP_DECLARED_LENGTH = 4096
 
@@ -138,8 +137,8 @@ def contract_refusal(record: RequestRecord, raw_body: bytes = b"") -> tuple[int,
     from altegio_mcp import contract
     from altegio_mcp.contract.check import check_request
 
-    version: contract.Version = "v2" if record.path.startswith(V2_PATH) else "v1"
-    relative = record.path[len(V2_PATH if version == "v2" else BASE_PATH) :] or "/"
+    version: contract.Version = "v2" if record.path.startswith(V2_BASE_PATH) else "v1"
+    relative = record.path[len(V2_BASE_PATH if version == "v2" else BASE_PATH) :] or "/"
     op = contract.find(record.method, relative, version)
     if op is None:
         return None

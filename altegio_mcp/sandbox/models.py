@@ -177,6 +177,8 @@ class Appointment:
     custom_fields: dict[str, Json] = field(default_factory=dict[str, Json])
     client_schedule_id: int | None = None
     schedule_event_id: int | None = None
+    clients_count: int = 1
+    """Seats a group-event booking holds."""
 
     @property
     def end(self) -> datetime:

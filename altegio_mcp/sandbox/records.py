@@ -226,13 +226,18 @@ def _json_value(value: object) -> Json:
     return _json_object(mapping) if mapping is not None else str(value)
 
 
+def event_occupancy(state: SandboxState, activity_id: int, exclude_record_id: int | None = None) -> int:
+    """Seats taken in a group event: the `clients_count` of its live bookings."""
+    return sum(
+        a.clients_count
+        for a in state.appointments_by_id.values()
+        if a.activity_id == activity_id and not a.deleted and a.id != exclude_record_id
+    )
+
+
 def _check_placement(state: SandboxState, request: AppointmentRequest, exclude_record_id: int | None) -> None:
     if request.event is not None:
-        taken = sum(
-            1
-            for a in state.appointments_by_id.values()
-            if a.activity_id == request.event.activity_id and not a.deleted and a.id != exclude_record_id
-        )
+        taken = event_occupancy(state, request.event.activity_id, exclude_record_id)
         capacity = state.schedule_days_by_id[request.event.day_id].capacity
         if taken >= capacity:
             raise ApiError.invalid("activity_id", "The group event is full.")

@@ -157,4 +157,8 @@ def delete_series(state: SandboxState, series: ClientSchedule) -> None:
 
 
 def _occupancy(state: SandboxState, activity_id: int) -> int:
-    return sum(1 for a in state.appointments_by_id.values() if a.activity_id == activity_id and not a.deleted)
+    return sum(
+        a.clients_count
+        for a in state.appointments_by_id.values()
+        if a.activity_id == activity_id and not a.deleted
+    )

@@ -120,7 +120,7 @@ def appointment_json(state: SandboxState, appointment: Appointment, *, finance: 
     clients_count = 1
     if appointment.activity_id:
         clients_count = sum(
-            1
+            a.clients_count
             for a in state.appointments_by_id.values()
             if a.activity_id == appointment.activity_id and not a.deleted
         )

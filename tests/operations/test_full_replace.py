@@ -241,7 +241,7 @@ async def test_a_group_event_booking_is_sent_back_with_its_event_and_never_moved
     assert body["activity_id"] == 31 and body["comment"] == "front row"
     assert not {"staff_id", "services", "datetime", "seance_length", "sms_remain_hours"} & body.keys()
     assert body["record_labels"] == [] and body["email_remain_hours"] == 1
-    assert moved.is_error and "update_event_booking" in text_of(moved)
+    assert moved.is_error and "move_event_booking" in text_of(moved)
     assert len(upstream.sent("PUT")) == 1
 
 

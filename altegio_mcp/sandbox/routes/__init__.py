@@ -9,6 +9,7 @@ from altegio_mcp.sandbox.routes.availability import AvailabilityRoutes
 from altegio_mcp.sandbox.routes.catalog import CatalogRoutes
 from altegio_mcp.sandbox.routes.clients import ClientRoutes
 from altegio_mcp.sandbox.routes.common import Context
+from altegio_mcp.sandbox.routes.events import EventRoutes
 from altegio_mcp.sandbox.routes.locations import LocationRoutes
 from altegio_mcp.sandbox.routes.reviews import ReviewRoutes
 from altegio_mcp.sandbox.routes.schedules import ScheduleRoutes
@@ -27,5 +28,6 @@ def api_routes(ctx: Context) -> list[BaseRoute]:
         ReviewRoutes(ctx).routes(),
         AvailabilityRoutes(ctx).routes(),
         ScheduleRoutes(ctx).routes(),
+        EventRoutes(ctx).routes(),
     )
     return [route for area in areas for route in area]
