@@ -27,6 +27,7 @@ from altegio_mcp.operations.base import (
     LocationId,
     OpContext,
     Operation,
+    Out,
     Result,
     Verdict,
     Verified,
@@ -72,6 +73,7 @@ def utc_now() -> datetime:
 
 class WireClientSchedule(Wire):
     id: int
+    loyalty_abonement_id: int | None = None
     final_day: str | None = None
     days: list[WireScheduleDay] = Field(default_factory=list[WireScheduleDay])
 
@@ -87,15 +89,24 @@ CLIENT_SCHEDULE = TypeAdapter(WireClientSchedule)
 # --- results ---------------------------------------------------------------------------------------
 
 
+class FailedOccurrence(Out):
+    start: str | None = None
+    status: str | None = None
+    entity_id: int | None = Field(default=None, description="Its appointment or event id.")
+
+
 class SeriesDay(ScheduleDay):
     upcoming: list[str] = Field(description="Next occurrences, ISO 8601 with offset (at most 10).")
     upcoming_total: int = Field(description="All future occurrences listed by Altegio.")
+    appointment_ids: list[int] | None = Field(default=None, description="Upcoming occurrences' appointments.")
+    failed: list[FailedOccurrence] | None = Field(default=None, description="Occurrences not booked or gone.")
 
 
 class SeriesResult(Result):
     location_id: int
     schedule_id: int
     client_schedule_id: int = Field(description="The series id: keep it to change or delete the series.")
+    loyalty_abonement_id: int | None = Field(default=None, description="Membership it is paid from.")
     final_day: str | None = Field(default=None, description="Last day of the series, with offset.")
     days: list[SeriesDay]
 
@@ -112,6 +123,10 @@ def render_series(out: SeriesResult) -> str:
     for d in out.days:
         nxt = ", ".join(s[:16].replace("T", " ") for s in d.upcoming[:3])
         lines.append(f"  {day_line(d)}; {d.upcoming_total} upcoming" + (f": {nxt}…" if nxt else ""))
+        for f in d.failed or []:
+            lines.append(f"    not booked: {f.start or '?'} ({f.status}, id {f.entity_id})")
+    if out.loyalty_abonement_id:
+        lines.append(f"Paid from membership {out.loyalty_abonement_id}.")
     return "\n".join(lines + out.notes)
 
 
@@ -135,10 +150,26 @@ def _live_starts(day: WireScheduleDay, tz: ZoneInfo) -> list[datetime]:
 
 def _series_day(day: WireScheduleDay, tz: ZoneInfo, now: datetime) -> SeriesDay:
     future = [s for s in _live_starts(day, tz) if s > now]
+    appointment_ids: list[int] = []
+    failed: list[FailedOccurrence] = []
+    for event in day.events or []:
+        start = parse_api_datetime(event.event_datetime, tz)
+        if event.event_status in GONE:
+            failed.append(
+                FailedOccurrence(
+                    start=iso(start.astimezone(tz)) if start else None,
+                    status=event.event_status,
+                    entity_id=event.event_entity_id,
+                )
+            )
+        elif event.event_entity_type == "record" and event.event_entity_id and (start is None or start > now):
+            appointment_ids.append(event.event_entity_id)
     return SeriesDay(
         **to_schedule_day(day).model_dump(),
         upcoming=[iso(s) for s in future[:UPCOMING_SHOWN]],
         upcoming_total=len(future),
+        appointment_ids=appointment_ids or None,
+        failed=failed or None,
     )
 
 
@@ -154,6 +185,7 @@ async def _series_result(
         location_id=loc,
         schedule_id=schedule_id,
         client_schedule_id=wire.id,
+        loyalty_abonement_id=wire.loyalty_abonement_id or None,
         final_day=iso(final.astimezone(tz)) if final else wire.final_day,
         days=[_series_day(day, tz, now) for day in wire.days],
     )

@@ -123,12 +123,25 @@ class WireItem(Wire):
     record_id: int | None = None
 
 
+class WireLoyalty(Wire):
+    id: int | None = None
+    amount: float | None = None
+    is_discount: bool | None = None
+    type: WireTitled | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return empty_is_none(value)
+
+
 class WireVisitDetails(Wire):
     payment_transactions: list[WirePayment] = Field(default_factory=list[WirePayment])
+    loyalty_transactions: list[WireLoyalty] = Field(default_factory=list[WireLoyalty])
     kkm_transaction_details_container: WireKkm | None = None
     items: list[WireItem] = Field(default_factory=list[WireItem])
 
-    @field_validator("payment_transactions", "items", mode="before")
+    @field_validator("payment_transactions", "loyalty_transactions", "items", mode="before")
     @classmethod
     def _none_is_empty(cls, value: object) -> object:
         return value or []
@@ -248,8 +261,15 @@ def fiscal_words(kkm: WireKkm | None) -> str:
     return "; ".join(parts + ([last] if last else []))
 
 
+def loyalty_paid(details: WireVisitDetails) -> float:
+    """Paid through loyalty (card, certificate, membership): its transactions that are not discounts
+    (a loyalty discount is already taken off the items' final prices)."""
+    return round(sum(t.amount or 0.0 for t in details.loyalty_transactions if not t.is_discount), 2)
+
+
 def totals(details: WireVisitDetails) -> tuple[float, float | None, float | None]:
-    paid = round(sum(p.amount or 0.0 for p in details.payment_transactions), 2)
+    """(paid, due, remaining): paid counts the payments and the loyalty payments."""
+    paid = round(sum(p.amount or 0.0 for p in details.payment_transactions) + loyalty_paid(details), 2)
     costs = [item.cost for item in details.items if item.cost is not None]
     due = round(sum(costs), 2) if costs else None
     return paid, due, (round(due - paid, 2) if due is not None else None)

@@ -38,6 +38,7 @@ from altegio_mcp.operations.visit_models import (
     fetch_details,
     fetch_visit,
     fiscal_words,
+    loyalty_paid,
     money,
     to_payment,
     to_visit,
@@ -83,7 +84,8 @@ class VisitDetails(Result):
     appointment_id: int
     location_id: int
     payments: list[Payment]
-    paid: float = Field(description="Sum of the payments.")
+    paid: float = Field(description="Payments plus loyalty payments.")
+    loyalty_paid: float | None = Field(default=None, description="Of which by loyalty card/certificate.")
     due: float | None = Field(default=None, description="Sum of the items' final prices, when listed.")
     remaining: float | None = Field(default=None, description="due - paid; negative = overpaid.")
     fiscal: str = Field(description="Fiscal receipt (KKM) state in words.")
@@ -125,6 +127,8 @@ def _payment_line(p: Payment) -> str:
 
 def render_details(out: VisitDetails) -> str:
     lines = [f"Visit {out.visit_id} (appointment {out.appointment_id}): paid {money(out.paid)}"]
+    if out.loyalty_paid:
+        lines[0] += f" (loyalty {money(out.loyalty_paid)})"
     if out.due is not None:
         lines[0] += f" of {money(out.due)} due, remaining {money(out.remaining)}"
     lines += [f"  {_payment_line(p)}" for p in out.payments] or ["  No payments."]
@@ -174,6 +178,7 @@ async def get_visit_details(ctx: OpContext, a: GetVisitDetailsArgs) -> VisitDeta
         location_id=loc,
         payments=[to_payment(p, tz) for p in details.payment_transactions],
         paid=paid,
+        loyalty_paid=loyalty_paid(details) or None,
         due=due,
         remaining=remaining,
         fiscal=fiscal_words(details.kkm_transaction_details_container),
@@ -194,6 +199,25 @@ class NewPayment(Args):
     )
 
 
+class CheckoutPrice(Args):
+    # A service line of the visit with its checkout price.
+    id: int = Field(ge=1)
+    appointment_id: int | None = Field(default=None, ge=1)
+    cost: float | None = Field(default=None, ge=0)
+    first_cost: float | None = Field(default=None, ge=0)
+    discount: float | None = Field(default=None, ge=0, le=100)
+
+
+class GoodSale(Args):
+    # A product sold at checkout (a goods transaction).
+    good_id: int = Field(ge=1)
+    storage_id: int = Field(ge=1)
+    amount: float = Field(gt=0, le=1000)
+    price: float = Field(ge=0)
+    discount: float = Field(default=0, ge=0, le=100)
+    team_member_id: int = Field(ge=1)
+
+
 class UpdateVisitArgs(Args):
     visit_id: VisitId
     appointment_id: AppointmentId = Field(description="An appointment of the visit (legacy: record).")
@@ -208,6 +232,16 @@ class UpdateVisitArgs(Args):
         default=None, max_length=20, description="Payment ids to delete; see get_visit_details."
     )
     fast_payment: FastPayment | None = Field(default=None, description="Pay the whole remaining balance.")
+    prices: list[CheckoutPrice] | None = Field(
+        default=None,
+        max_length=20,
+        description="Checkout prices: {id (service), appointment_id?, cost, first_cost, discount %}.",
+    )
+    goods: list[GoodSale] | None = Field(
+        default=None,
+        max_length=20,
+        description="Products sold: {good_id, storage_id, amount, price, discount %, team_member_id}.",
+    )
 
 
 def _new_payments(a: UpdateVisitArgs) -> list[NewPayment]:
@@ -221,11 +255,13 @@ def _moves_money_or_no_show(_ctx: OpContext, a: UpdateVisitArgs) -> bool:
         or bool(a.delete_payment_ids)
         or a.fast_payment is not None
         or a.status == "no-show"
+        or bool(a.prices)
+        or bool(a.goods)
     )
 
 
 def _changes(a: UpdateVisitArgs) -> list[str]:
-    names = ["status", "comment", "new_payments", "delete_payment_ids", "fast_payment"]
+    names = ["status", "comment", "new_payments", "delete_payment_ids", "fast_payment", "prices", "goods"]
     return [n for n in names if getattr(a, n) not in (None, [])]
 
 
@@ -239,6 +275,60 @@ def _record_of(wire: WireVisit, a: UpdateVisitArgs) -> WireAppointment:
             "call get_visit to see them",
         )
     return record
+
+
+def checkout_services(wire: WireVisit, prices: list[CheckoutPrice]) -> list[JsonValue]:
+    """Every service line of the visit (so none is lost), with the prices the call names changed."""
+    lines: list[JsonValue] = []
+    used: set[int] = set()
+    for record in wire.records:
+        for service in record.services:
+            line: dict[str, JsonValue] = {
+                "id": service.id,
+                "title": service.title,
+                "cost": service.cost,
+                "cost_per_unit": service.first_cost if service.first_cost is not None else service.cost,
+                "discount": service.discount if service.discount is not None else 0,
+                "first_cost": service.first_cost if service.first_cost is not None else service.cost,
+                "record_id": record.id,
+            }
+            for index, price in enumerate(prices):
+                if price.id == service.id and price.appointment_id in (None, record.id):
+                    used.add(index)
+                    given = price.model_dump(exclude_none=True, exclude={"id", "appointment_id"})
+                    line.update(given)
+                    if "first_cost" in given:
+                        line["cost_per_unit"] = given["first_cost"]
+                    first, discount = line.get("first_cost"), line.get("discount")
+                    if (
+                        "cost" not in given
+                        and isinstance(first, int | float)
+                        and isinstance(discount, int | float)
+                    ):
+                        line["cost"] = round(first * (100 - discount) / 100, 2)
+            lines.append({k: v for k, v in line.items() if v is not None})
+    unknown = [p.id for i, p in enumerate(prices) if i not in used]
+    if unknown:
+        raise InvalidArgument(
+            "prices", f"service {unknown[0]} is not in this visit: call get_visit to see its services"
+        )
+    return lines
+
+
+def _good_line(good: GoodSale) -> dict[str, JsonValue]:
+    """A product sale as a goods transaction: stock goes down (negative amount), type 1 = sale."""
+    cost = round(good.price * good.amount * (100 - good.discount) / 100, 2)
+    return {
+        "good_id": good.good_id,
+        "storage_id": good.storage_id,
+        "amount": -good.amount,
+        "cost_per_unit": good.price,
+        "price": good.price,
+        "cost": cost,
+        "discount": good.discount,
+        "operation_unit_type": 1,
+        "master_id": good.team_member_id,
+    }
 
 
 async def preview_update(ctx: OpContext, a: UpdateVisitArgs) -> str:
@@ -279,6 +369,12 @@ async def preview_update(ctx: OpContext, a: UpdateVisitArgs) -> str:
         lines.append(f"- set status to {a.status} (now {visit.status})")
     if a.comment is not None:
         lines.append(f'- set the comment to "{one_line(a.comment, 80)}"')
+    for price in [CheckoutPrice.model_validate(p) for p in a.prices or []]:
+        lines.append(f"- set service {price.id}'s checkout price: {price.model_dump(exclude_none=True)}")
+    for good in [GoodSale.model_validate(g) for g in a.goods or []]:
+        lines.append(
+            f"- sell {good.amount:g} of product {good.good_id} at {good.price:.2f} (-{good.discount:g}%)"
+        )
     return "\n".join(lines)
 
 
@@ -288,7 +384,7 @@ async def update_visit(ctx: OpContext, a: UpdateVisitArgs) -> UpdatedVisit:
         raise InvalidArgument(
             "status",
             "nothing to change: pass at least one of status, comment, new_payments, delete_payment_ids, "
-            "fast_payment",
+            "fast_payment, prices, goods",
         )
     wire = await fetch_visit(ctx, a.visit_id)
     record = _record_of(wire, a)
@@ -307,6 +403,10 @@ async def update_visit(ctx: OpContext, a: UpdateVisitArgs) -> UpdatedVisit:
         body["deleted_transaction_ids"] = list(a.delete_payment_ids)
     if a.fast_payment is not None:
         body["fast_payment"] = FAST_PAYMENT_CODES[a.fast_payment]
+    if a.prices:
+        body["services"] = checkout_services(wire, [CheckoutPrice.model_validate(p) for p in a.prices])
+    if a.goods:
+        body["goods_transactions"] = [_good_line(GoodSale.model_validate(g)) for g in a.goods]
     loc = record.company_id or ctx.default_location_id
     moves_money = bool(payments or a.delete_payment_ids or a.fast_payment is not None)
     before = await fetch_details(ctx, loc, a.appointment_id, a.visit_id) if moves_money and loc else None

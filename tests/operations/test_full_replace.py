@@ -337,3 +337,115 @@ async def test_list_sends_the_created_changed_and_finance_filters_under_their_of
     second = out["items"][1]
     assert second["tags"] == [{"id": 67345, "title": "not important"}, {"id": 104474, "title": "important"}]
     assert second["online"] is True
+
+
+# --- checkout ----------------------------------------------------------------------------------------
+
+
+def contract_example(name: str) -> dict[str, Any]:
+    example: dict[str, Any] = json.loads((CONTRACT / f"{name}.json").read_text(encoding="utf-8"))["example"]
+    return example
+
+
+@pytest.mark.anyio
+async def test_checkout_prices_keep_every_service_line_and_goods_are_sold() -> None:
+    visit = contract_example("visit_get")
+    visit["data"]["records"][0]["services"].append(
+        {"id": 7, "title": "Wash", "cost": 20, "first_cost": 20, "discount": 0, "amount": 1}
+    )
+    upstream = Upstream({"GET /visits/700002": visit, "PUT /visits/700002/2": envelope(None)})
+    prices = [{"id": 1, "discount": 10}]
+    goods = [{"good_id": 5, "storage_id": 9, "amount": 2, "price": 15, "discount": 20, "team_member_id": 9}]
+    async with mock_session(upstream, location_id=4564, confirm="never-ask", allow_unconfirmed=True) as s:
+        out = structured(
+            await s.call(
+                "update_visit", {"visit_id": 700002, "appointment_id": 2, "prices": prices, "goods": goods}
+            )
+        )
+    (body,) = upstream.bodies("PUT", "/visits/700002/2")
+    assert body["services"] == [
+        {
+            "id": 1,
+            "title": "Hair extension",
+            "cost": 90.0,
+            "cost_per_unit": 100,
+            "discount": 10,
+            "first_cost": 100,
+            "record_id": 2,
+        },
+        {
+            "id": 7,
+            "title": "Wash",
+            "cost": 20,
+            "cost_per_unit": 20,
+            "discount": 0,
+            "first_cost": 20,
+            "record_id": 2,
+        },
+    ]
+    assert body["goods_transactions"] == [
+        {
+            "good_id": 5,
+            "storage_id": 9,
+            "amount": -2.0,
+            "cost_per_unit": 15.0,
+            "price": 15.0,
+            "cost": 24.0,
+            "discount": 20.0,
+            "operation_unit_type": 1,
+            "master_id": 9,
+        }
+    ]
+    assert sorted(out["changed"]) == ["goods", "prices"]
+
+
+@pytest.mark.anyio
+async def test_visit_details_count_loyalty_payments_as_paid_but_not_loyalty_discounts() -> None:
+    details = contract_example("visit_details")
+    details["data"]["loyalty_transactions"] = [
+        {"id": 1, "amount": 5, "is_discount": False, "type": {"id": 2, "title": "Loyalty programs"}},
+        {"id": 2, "amount": 3, "is_discount": True},
+    ]
+    upstream = Upstream({"GET /visit/details/4564/13136569/700002": details})
+    async with mock_session(upstream, location_id=4564) as s:
+        out = structured(await s.call("get_visit_details", {"appointment_id": 13136569, "visit_id": 700002}))
+    payments = sum(p["amount"] for p in details["data"]["payment_transactions"])
+    assert out["paid"] == payments + 5
+    assert out["loyalty_paid"] == 5
+    assert out["remaining"] == round(out["due"] - out["paid"], 2)
+
+
+# --- recurring series results ---------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_series_results_keep_failed_occurrences_appointment_ids_and_the_membership(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from altegio_mcp.operations import recurring
+    from tests.operations.test_recurring import CREATE, NOW, FakeAltegio
+
+    monkeypatch.setattr(recurring, "utc_now", lambda: NOW)
+    fake = FakeAltegio()
+    fake.series[501] = [11, 12]
+    answer = fake.client_schedule(501)
+    answer["loyalty_abonement_id"] = 5
+    monday = answer["days"][0]["events"]
+    monday[2]["event_status"] = "entity_failed"
+    fake.create_answer = answer
+    async with mock_session(fake) as s:
+        out = structured(await s.call("create_recurring_appointments", CREATE))
+        text = text_of(await s.call("create_recurring_appointments", CREATE))
+    assert out["loyalty_abonement_id"] == 5
+    day = out["days"][0]
+    assert day["failed"] == [
+        {
+            "start": monday[2]["event_datetime"],
+            "status": "entity_failed",
+            "entity_id": monday[2]["event_entity_id"],
+        }
+    ]
+    # The future occurrences that were booked name their appointments; the failed one does not.
+    assert monday[2]["event_entity_id"] not in day["appointment_ids"]
+    assert monday[3]["event_entity_id"] in day["appointment_ids"]
+    assert "not booked" in text and "membership 5" in text
