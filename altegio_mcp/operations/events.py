@@ -465,6 +465,11 @@ OPERATIONS = (
         output_model=GroupEventList,
         toolset=TOOLSET,
         kind="read",
+        omitted={
+            "page": "one page of up to 62 days is enough for a front desk; narrow the range instead",
+            "limit": "the default page holds a range's events",
+            "include": "service and team member are given by id; their names come from list_services/list_team_members",
+        },
         handler=list_group_events,
         render=render_events,
     ),
@@ -479,6 +484,13 @@ OPERATIONS = (
         output_model=EventBooking,
         toolset=TOOLSET,
         kind="write",
+        omitted={
+            "client_id": "deprecated by Altegio; client.id is sent instead",
+            "comer_id": "walk-in visitor profiles are not managed by this server",
+            "comer": "walk-in visitor profiles are not managed by this server",
+            "is_trial_service": "trial services are not offered through this tool",
+            "include": "the booking is summarised from its own attributes",
+        },
         handler=book_group_event,
         render=render_booking,
         resend_safe=False,  # a second POST books a second place
@@ -494,6 +506,10 @@ OPERATIONS = (
         output_model=EventBooking,
         toolset=TOOLSET,
         kind="write",
+        omitted={
+            "with_comer": "walk-in visitor profiles are not managed by this server",
+            "include": "the booking is summarised from its own attributes",
+        },
         handler=move_event_booking,
         render=render_booking,
         resend_safe=False,  # a repeat is refused (it left that event): a lost answer is read back
@@ -509,6 +525,10 @@ OPERATIONS = (
         output_model=ClientSeriesList,
         toolset=TOOLSET,
         kind="read",
+        omitted={
+            "filter[activity_id]": "the series of one client are wanted, across its events",
+            "page": "one page of up to 200 appointments covers the look-ahead",
+        },
         handler=find_client_series,
         render=render_series,
     ),

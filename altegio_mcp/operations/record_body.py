@@ -166,7 +166,7 @@ def record_body(wire: WireAppointment, start: datetime | None) -> dict[str, Json
         )
     body["comment"] = wire.comment or ""
     body["attendance"] = wire.attendance_code if wire.attendance_code is not None else 0
-    if wire.api_id:
+    if wire.api_id is not None:
         body["api_id"] = wire.api_id
     if wire.custom_color is not None:
         body["custom_color"] = wire.custom_color

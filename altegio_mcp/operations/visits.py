@@ -522,10 +522,6 @@ OPERATIONS = (
         output_model=UpdatedVisit,
         toolset=TOOLSET,
         kind="destructive",
-        omitted={
-            "goods_transactions": "pending: being added under issue 12 (replace work)",
-            "services": "pending: being added under issue 12 (replace work)",
-        },
         handler=update_visit,
         render=render_updated,
         confirmation=Confirmation(preview=preview_update, applies=_moves_money_or_no_show),

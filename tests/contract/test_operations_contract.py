@@ -68,15 +68,47 @@ BY_NAME: dict[str, Any] = {
     "birth_date": "1990-05-17",
 }
 
+# Every rarely used appointment field (an object the schema summarises in one line).
+EXTRAS = {
+    "tags": [67345],
+    "color": "f44336",
+    "sms_hours": 6,
+    "email_hours": 24,
+    "break_minutes": 5,
+    "custom_fields": {"contract_field": 1},
+}
+
 # Per tool: argument sets that exclude each other (each set gets its own call), and overrides.
 VARIANTS: dict[str, list[dict[str, Any]]] = {
     "create_appointment": [
-        {"client_name": None, "client_phone": None, "client_email": None, "idempotency_key": "contract-1"},
+        {
+            "client_name": None,
+            "client_phone": None,
+            "client_email": None,
+            "idempotency_key": "contract-1",
+            "extras": {**EXTRAS, "attendance": "confirmed"},
+        },
         {"client_id": None, "idempotency_key": "contract-2"},
     ],
+    "update_appointment": [{"extras": EXTRAS, "service_ids": [{"id": 4101, "cost": 80, "amount": 1}]}],
     "get_visit_details": [{"appointment_id": 600002}],
     "update_visit": [
-        {"appointment_id": 600003, "visit_id": 700003, "new_payments": [{"account_id": 81001, "amount": 10}]}
+        {
+            "appointment_id": 600003,
+            "visit_id": 700003,
+            "new_payments": [{"account_id": 81001, "amount": 10}],
+            "prices": [{"id": 4102, "discount": 10}],
+            "goods": [
+                {
+                    "good_id": 1,
+                    "storage_id": 1,
+                    "amount": 1,
+                    "price": 10,
+                    "discount": 0,
+                    "team_member_id": 2101,
+                }
+            ],
+        }
     ],
     "get_visit_receipt": [{"visit_id": 700002}],
     "list_bookable_dates": [{"date_from": None, "date_to": None}, {"date": None}],

@@ -51,7 +51,7 @@ def expected_body(record: dict[str, Any]) -> dict[str, Any]:
         "client": {k: client[k] for k in ("phone", "name", "email") if client[k]},
         "comment": record["comment"],
         "attendance": record["attendance"],
-        **({"api_id": record["api_id"]} if record["api_id"] else {}),
+        "api_id": record["api_id"],
         "custom_color": record["custom_color"],
         "record_labels": [str(label["id"]) for label in record["record_labels"]],
         "sms_remain_hours": record["sms_remain_hours"],
