@@ -9,10 +9,10 @@ update re-books the slot it moves to with the same helpers.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from altegio_mcp.errors import InvalidArgument, NotFound, Target, ValidationFailed
 from altegio_mcp.operations.base import (
@@ -125,6 +125,30 @@ def render_deleted(out: DeletedAppointment) -> str:
 # --- list / get ------------------------------------------------------------------------------------
 
 
+class ListFilters(Args):
+    # Rarely used filters of list_appointments.
+    created_from: OptionalDate = None
+    created_to: OptionalDate = None
+    changed_after: OptionalDateTime = None
+    changed_before: OptionalDateTime = None
+    created_by: int | None = Field(default=None, ge=1)
+    finance: bool = False
+    consumables: bool = False
+
+
+# The model validates in full; the schema the model reads is its one-line summary.
+Filters = Annotated[
+    ListFilters | None,
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "created_from/created_to (booked, dates), changed_after/changed_before (datetimes), "
+            "created_by (user id), finance/consumables (true: into details)",
+        }
+    ),
+]
+
+
 class ListAppointmentsArgs(Args):
     location_id: LocationId
     start_date: OptionalDate = Field(default=None, description="From this local date.")
@@ -132,13 +156,7 @@ class ListAppointmentsArgs(Args):
     team_member_id: OptionalTeamMemberId
     client_id: OptionalClientId
     include_deleted: bool = Field(default=False, description="Also list deleted appointments.")
-    created_from: OptionalDate = Field(default=None, description="Booked on/after.")
-    created_to: OptionalDate = Field(default=None, description="Booked on/before.")
-    changed_after: OptionalDateTime = Field(default=None, description="Created/changed after; local time.")
-    changed_before: OptionalDateTime = Field(default=None, description="Created/changed before.")
-    created_by: int | None = Field(default=None, ge=1, description="Booked by this user id.")
-    finance: bool = Field(default=False, description="Add payments (in details).")
-    consumables: bool = Field(default=False, description="Add consumables (in details).")
+    filters: Filters = None
     page: Page
     count: int = Field(default=25, ge=1, le=100, description="Per page.")
     detail: Detail
@@ -155,7 +173,8 @@ def _local_moment(value: datetime | None, tz: ZoneInfo) -> str | None:
 def _listed(wire: WireAppointment, tz: ZoneInfo, a: ListAppointmentsArgs) -> Appointment:
     appointment = to_appointment(wire, tz, detail=a.detail)
     extra = wire.model_extra or {}
-    asked = [k for k, on in (("finance_transactions", a.finance), ("consumables", a.consumables)) if on]
+    f = a.filters or ListFilters()
+    asked = [k for k, on in (("finance_transactions", f.finance), ("consumables", f.consumables)) if on]
     if asked and appointment.details is None:
         appointment.details = {key: extra[key] for key in asked if key in extra}
     return appointment
@@ -165,6 +184,7 @@ async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> Appointm
     loc = ctx.location_id(a.location_id)
     tz = await ctx.zone(loc)
     check_date_order(a.start_date, a.end_date)
+    f = a.filters or ListFilters()
     params: dict[str, Any] = {
         "page": a.page,
         "count": a.count,
@@ -173,13 +193,13 @@ async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> Appointm
         "start_date": a.start_date.isoformat() if a.start_date else None,
         "end_date": a.end_date.isoformat() if a.end_date else None,
         "with_deleted": 1 if a.include_deleted else None,
-        "c_start_date": a.created_from.isoformat() if a.created_from else None,
-        "c_end_date": a.created_to.isoformat() if a.created_to else None,
-        "changed_after": _local_moment(a.changed_after, tz),
-        "changed_before": _local_moment(a.changed_before, tz),
-        "created_user_id": a.created_by,
-        "include_finance_transactions": 1 if a.finance else None,
-        "include_consumables": 1 if a.consumables else None,
+        "c_start_date": f.created_from.isoformat() if f.created_from else None,
+        "c_end_date": f.created_to.isoformat() if f.created_to else None,
+        "changed_after": _local_moment(f.changed_after, tz),
+        "changed_before": _local_moment(f.changed_before, tz),
+        "created_user_id": f.created_by,
+        "include_finance_transactions": 1 if f.finance else None,
+        "include_consumables": 1 if f.consumables else None,
     }
     res = await ctx.call(
         "GET",
@@ -487,7 +507,7 @@ OPERATIONS = (
     Operation(
         name="update_appointment",
         title="Change an appointment",
-        description="Move or change an appointment (legacy: record). Altegio replaces the whole record, so this reads it and sends every field back with only those given changed. Attendance/payment: update_visit.",
+        description="Move or change an appointment (legacy: record): resends the whole record, changing only what you pass. Attendance/payment: update_visit.",
         method="PUT",
         path="/record/{location_id}/{record_id}",
         input_model=UpdateAppointmentArgs,

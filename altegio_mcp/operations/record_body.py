@@ -48,7 +48,7 @@ Services = Annotated[
         {
             "type": "array",
             "items": {"type": ["integer", "object"]},
-            "description": "Service ids (list_services), or {id, first_cost, discount %, cost, amount}.",
+            "description": "Service ids, or {id, first_cost, discount %, cost, amount}.",
         }
     ),
 ]
@@ -75,12 +75,11 @@ class CreateExtras(Extras):
 
 
 _EXTRAS = (
-    "tags [tag ids], color (hex, '' none), sms_hours/email_hours (reminder hours before; 0 off), "
-    "break_minutes (technical break, 5-60, in the length), custom_fields {code: value}"
+    "tags [ids], color hex, sms_hours/email_hours (0 off), break_minutes (5-60), custom_fields {code: value}"
 )
 EditExtras = Annotated[
     Extras | None,
-    WithJsonSchema({"type": "object", "description": f"Given ones replace: {_EXTRAS}."}),
+    WithJsonSchema({"type": "object", "description": f"{_EXTRAS}; each given replaces."}),
 ]
 NewExtras = Annotated[
     CreateExtras | None,

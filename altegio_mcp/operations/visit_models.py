@@ -127,6 +127,7 @@ class WireLoyalty(Wire):
     id: int | None = None
     amount: float | None = None
     is_discount: bool | None = None
+    is_loyalty_withdraw: bool | None = None
     type: WireTitled | None = None
 
     @field_validator("type", mode="before")
@@ -262,9 +263,12 @@ def fiscal_words(kkm: WireKkm | None) -> str:
 
 
 def loyalty_paid(details: WireVisitDetails) -> float:
-    """Paid through loyalty (card, certificate, membership): its transactions that are not discounts
-    (a loyalty discount is already taken off the items' final prices)."""
-    return round(sum(t.amount or 0.0 for t in details.loyalty_transactions if not t.is_discount), 2)
+    """Paid through loyalty (card balance, certificate, membership): its withdrawals. A loyalty
+    discount is already taken off the items' final prices, and an accrual (cashback) pays nothing."""
+    paid = (
+        t.amount or 0.0 for t in details.loyalty_transactions if t.is_loyalty_withdraw and not t.is_discount
+    )
+    return round(sum(paid), 2)
 
 
 def totals(details: WireVisitDetails) -> tuple[float, float | None, float | None]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, WithJsonSchema
 
 from altegio_mcp.errors import InvalidArgument, MalformedResponse
 from altegio_mcp.operations.base import (
@@ -232,16 +232,29 @@ class UpdateVisitArgs(Args):
         default=None, max_length=20, description="Payment ids to delete; see get_visit_details."
     )
     fast_payment: FastPayment | None = Field(default=None, description="Pay the whole remaining balance.")
-    prices: list[CheckoutPrice] | None = Field(
-        default=None,
-        max_length=20,
-        description="Checkout prices: {id (service), appointment_id?, cost, first_cost, discount %}.",
-    )
-    goods: list[GoodSale] | None = Field(
-        default=None,
-        max_length=20,
-        description="Products sold: {good_id, storage_id, amount, price, discount %, team_member_id}.",
-    )
+    # The models validate in full; the schema the model reads is their one-line summary.
+    prices: Annotated[
+        list[CheckoutPrice] | None,
+        Field(max_length=20),
+        WithJsonSchema(
+            {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "Checkout prices: {id, appointment_id?, cost, first_cost, discount %}.",
+            }
+        ),
+    ] = None
+    goods: Annotated[
+        list[GoodSale] | None,
+        Field(max_length=20),
+        WithJsonSchema(
+            {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "Sold: {good_id, storage_id, amount, price, discount %, team_member_id}.",
+            }
+        ),
+    ] = None
 
 
 def _new_payments(a: UpdateVisitArgs) -> list[NewPayment]:

@@ -90,6 +90,19 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         },
         {"client_id": None, "idempotency_key": "contract-2"},
     ],
+    "list_appointments": [
+        {
+            "filters": {
+                "created_from": "2026-11-01",
+                "created_to": "2026-11-27",
+                "changed_after": "2026-11-01T00:00:00",
+                "changed_before": "2026-11-27T00:00:00",
+                "created_by": 1,
+                "finance": True,
+                "consumables": True,
+            }
+        }
+    ],
     "update_appointment": [{"extras": EXTRAS, "service_ids": [{"id": 4101, "cost": 80, "amount": 1}]}],
     "get_visit_details": [{"appointment_id": 600002}],
     "update_visit": [

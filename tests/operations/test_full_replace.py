@@ -313,13 +313,15 @@ async def test_list_sends_the_created_changed_and_finance_filters_under_their_of
             await s.call(
                 "list_appointments",
                 {
-                    "created_from": "2026-01-01",
-                    "created_to": "2026-01-31",
-                    "changed_after": "2026-01-10T08:00:00-08:00",
-                    "changed_before": "2026-01-20T18:00:00",
-                    "created_by": 1073232,
-                    "finance": True,
-                    "consumables": True,
+                    "filters": {
+                        "created_from": "2026-01-01",
+                        "created_to": "2026-01-31",
+                        "changed_after": "2026-01-10T08:00:00-08:00",
+                        "changed_before": "2026-01-20T18:00:00",
+                        "created_by": 1073232,
+                        "finance": True,
+                        "consumables": True,
+                    }
                 },
             )
         )
@@ -400,11 +402,18 @@ async def test_checkout_prices_keep_every_service_line_and_goods_are_sold() -> N
 
 
 @pytest.mark.anyio
-async def test_visit_details_count_loyalty_payments_as_paid_but_not_loyalty_discounts() -> None:
+async def test_visit_details_count_loyalty_withdrawals_as_paid_but_not_discounts_or_accruals() -> None:
     details = contract_example("visit_details")
     details["data"]["loyalty_transactions"] = [
-        {"id": 1, "amount": 5, "is_discount": False, "type": {"id": 2, "title": "Loyalty programs"}},
-        {"id": 2, "amount": 3, "is_discount": True},
+        {
+            "id": 1,
+            "amount": 5,
+            "is_discount": False,
+            "is_loyalty_withdraw": True,
+            "type": {"id": 2, "title": "x"},
+        },
+        {"id": 2, "amount": 3, "is_discount": True, "is_loyalty_withdraw": False},
+        {"id": 3, "amount": 0.5, "is_discount": False, "is_loyalty_withdraw": False},  # cashback accrued
     ]
     upstream = Upstream({"GET /visit/details/4564/13136569/700002": details})
     async with mock_session(upstream, location_id=4564) as s:
