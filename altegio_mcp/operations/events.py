@@ -291,15 +291,45 @@ async def book_group_event(ctx: OpContext, a: BookGroupEventArgs) -> EventBookin
             "seats", f"group event {a.event_id} has {event.free} free of {event.capacity}: pick another event"
         )
     body: dict[str, JsonValue] = {"client": await _client_object(ctx, loc, a), "clients_count": a.seats}
-    res = await ctx.call(
+    before = {r.id for r in await _event_bookings(ctx, loc, a.event_id, a.client_id)}
+
+    async def verify() -> Verdict:
+        """A booking in the event (the client's, when known) that was not there before."""
+        new = [r for r in await _event_bookings(ctx, loc, a.event_id, a.client_id) if r.id not in before]
+        how = f"the appointments of group event {a.event_id}"
+        if new:
+            return Verdict(done=True, how=f"{how} include a new one (#{new[0].id})", found=new[0])
+        return Verdict(done=False, how=f"{how} show no new booking")
+
+    res = await ctx.write(
         "POST",
         f"/locations/{loc}/events/{a.event_id}/appointments",
         DOCUMENT,
         json_body=body,
         target=_event_target(loc, a.event_id),
+        verify=verify,
+        check=f"get_appointment on the bookings of group event {a.event_id} (list_appointments for its day)",
         api_version=2,
     )
+    if isinstance(res, Verified):
+        found: WireResource = res.found
+        return _booking(found, loc, tz)
     return _booking(res.data.data[0], loc, tz)
+
+
+async def _event_bookings(
+    ctx: OpContext, loc: int, event_id: int, client_id: int | None
+) -> list[WireResource]:
+    params: dict[str, Any] = {"filter[activity_id]": event_id, "filter[client_id]": client_id, "limit": 200}
+    res = await ctx.call(
+        "GET",
+        f"/locations/{loc}/appointments",
+        DOCUMENT,
+        params=params,
+        target=location_target(loc),
+        api_version=2,
+    )
+    return res.data.data
 
 
 def render_booking(out: EventBooking) -> str:

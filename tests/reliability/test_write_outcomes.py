@@ -115,7 +115,52 @@ def _seeded_series(sandbox: Sandbox) -> Any:
     return next(x for x in sandbox.state.client_schedules_by_id.values() if x.schedule_id == MASTERCLASS)
 
 
+def _events_ahead(sandbox: Sandbox) -> list[Any]:
+    """Future occurrences of the New York group class, soonest first."""
+    state = sandbox.state
+    now = state.now()
+    return sorted(
+        (e for e in state.schedule_events_by_id.values() if e.schedule_id == MASTERCLASS and e.start > now),
+        key=lambda e: e.start,
+    )
+
+
+def _group_booking(sandbox: Sandbox) -> dict[str, Any]:
+    """A future group-class booking and another future class to move it to."""
+    events = _events_ahead(sandbox)
+    booking = next(
+        a
+        for e in events
+        for a in sandbox.state.appointments(NY)
+        if a.activity_id == e.activity_id and not a.deleted
+    )
+    other = next(e.activity_id for e in events if e.activity_id != booking.activity_id)
+    return {"appointment_id": booking.id, "to_event_id": other}
+
+
+def _event_seats(sandbox: Sandbox, args: dict[str, Any]) -> int:
+    return sum(
+        1
+        for a in sandbox.state.appointments(NY)
+        if a.activity_id == args["event_id"] and a.client_id == args["client_id"] and not a.deleted
+    )
+
+
 CASES = [
+    Case(
+        "book_group_event",
+        "POST",
+        r"/events/\d+/appointments$",
+        lambda s: {"event_id": _events_ahead(s)[0].activity_id, "client_id": 5011},
+        _event_seats,
+    ),
+    Case(
+        "move_event_booking",
+        "PATCH",
+        r"/events/\d+/appointments/\d+$",
+        _group_booking,
+        lambda s, a: int(s.state.appointments_by_id[a["appointment_id"]].activity_id == a["to_event_id"]),
+    ),
     Case("create_appointment", "POST", r"/records/1001$", _create_appointment, _bookings),
     Case(
         "update_appointment",
