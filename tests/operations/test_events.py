@@ -127,3 +127,56 @@ async def test_find_a_clients_recurring_series_with_the_ids_to_change_it() -> No
     assert series["schedule_id"] == 31
     assert len(series["appointment_ids"]) >= 1 and series["next_start"].endswith("-05:00")
     assert none["items"] == []
+
+
+async def test_a_booking_with_every_extra_keeps_them_through_an_edit() -> None:
+    """create_appointment sets tags, colour, reminders, break, custom fields, status and a price;
+    a later comment-only update_appointment keeps every one of them (the sandbox replaces in full)."""
+    extras = {
+        "tags": [67345],
+        "color": "#F44336",
+        "sms_hours": 6,
+        "email_hours": 24,
+        "break_minutes": 10,
+        "custom_fields": {"allergy": "latex"},
+        "attendance": "confirmed",
+    }
+    async with sandbox_session() as s:
+        created = structured(
+            await s.call(
+                "create_appointment",
+                {
+                    "team_member_id": 2101,
+                    "service_ids": [{"id": 4101, "first_cost": 85, "discount": 20}],
+                    "client_id": 5004,
+                    "datetime": "2026-12-03T11:00:00",
+                    "extras": extras,
+                },
+            )
+        )["appointment"]
+        assert s.sandbox is not None
+        stored = s.sandbox.state.appointments_by_id[created["id"]]
+        assert (stored.custom_color, stored.record_labels) == ("f44336", [67345])
+        assert (stored.sms_remain_hours, stored.email_remain_hours) == (6, 24)
+        assert stored.technical_break_duration == 600 and stored.length == 3600 + 600
+        assert stored.custom_fields == {"allergy": "latex"} and stored.attendance == 2
+        assert (stored.services[0].first_cost, stored.services[0].discount, stored.services[0].cost) == (
+            85,
+            20,
+            68,
+        )
+        structured(
+            await s.call("update_appointment", {"appointment_id": created["id"], "comment": "latex-free"})
+        )
+        after = s.sandbox.state.appointments_by_id[created["id"]]
+    assert after.comment == "latex-free"
+    assert (after.custom_color, after.record_labels, after.sms_remain_hours, after.email_remain_hours) == (
+        "f44336",
+        [67345],
+        6,
+        24,
+    )
+    assert after.technical_break_duration == 600 and after.length == 4200
+    assert after.custom_fields == {"allergy": "latex"} and after.attendance == 2
+    assert (after.services[0].first_cost, after.services[0].discount, after.services[0].cost) == (85, 20, 68)
+    assert created["confirmed"] is True and created["tags"][0]["id"] == 67345
