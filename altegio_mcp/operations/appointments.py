@@ -47,6 +47,7 @@ from altegio_mcp.operations.booking import (
     length_seconds,
 )
 from altegio_mcp.operations.record_body import (
+    NO_DEFAULT,
     EditExtras,
     Services,
     extras_body,
@@ -139,11 +140,11 @@ class ListFilters(Args):
 # The model validates in full; the schema the model reads is its one-line summary.
 Filters = Annotated[
     ListFilters | None,
+    NO_DEFAULT,
     WithJsonSchema(
         {
             "type": "object",
-            "description": "created_from/created_to (booked, dates), changed_after/changed_before (datetimes), "
-            "created_by (user id), finance/consumables (true: into details)",
+            "description": "created_from, created_to, changed_after, changed_before, created_by, finance, consumables",
         }
     ),
 ]
@@ -302,7 +303,7 @@ class UpdateAppointmentArgs(Args):
     team_member_id: OptionalTeamMemberId = Field(default=None, ge=1, description="New team member.")
     service_ids: Services | None = None
     duration_minutes: int | None = Field(default=None, ge=5, le=1440, description="New length in minutes.")
-    client_id: OptionalClientId = Field(default=None, ge=1, description="Move it to this client.")
+    client_id: OptionalClientId = Field(default=None, ge=1, description="New client.")
     comment: str | None = Field(default=None, max_length=1000, description="New comment ('' clears it).")
     extras: EditExtras = None
     save_if_busy: bool = Field(default=False, description="Save even if busy.")
@@ -507,7 +508,7 @@ OPERATIONS = (
     Operation(
         name="update_appointment",
         title="Change an appointment",
-        description="Move or change an appointment (legacy: record): resends the whole record, changing only what you pass. Attendance/payment: update_visit.",
+        description="Move or change an appointment (legacy: record); all else is resent as is. Attendance/payment: update_visit.",
         method="PUT",
         path="/record/{location_id}/{record_id}",
         input_model=UpdateAppointmentArgs,

@@ -114,7 +114,7 @@ OptionalDateTime = Annotated[
     AfterValidator(calendar_year),
     Field(default=None, description="Start, ISO 8601; no offset = the location's local time."),
 ]
-AllowPast = Annotated[bool, Field(default=False, description="Allow a past start (walk-in).")]
+AllowPast = Annotated[bool, Field(default=False)]  # the name says it; a refusal explains it
 Page = Annotated[int, Field(default=1, ge=1, le=9999, description="Page, from 1.")]
 Detail = Annotated[
     bool,

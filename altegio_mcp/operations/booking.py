@@ -53,7 +53,7 @@ class CreateAppointmentArgs(Args):
     client_id: int | None = Field(
         default=None,
         ge=1,
-        description="Existing client; or give client_name and client_phone.",
+        description="Or client_name + client_phone.",
     )
     client_name: str | None = Field(
         default=None, min_length=1, max_length=100, description="New client's name."
@@ -65,11 +65,11 @@ class CreateAppointmentArgs(Args):
     )
     client_email: str | None = Field(default=None, max_length=120, description="Client's email.")
     duration_minutes: int | None = Field(
-        default=None, ge=5, le=1440, description="Default: the services' usual length."
+        default=None, ge=5, le=1440, description="Default: the services' length."
     )
     comment: str | None = Field(default=None, max_length=1000, description="Note on the appointment.")
     send_sms: bool = Field(default=False, description="SMS the client a confirmation.")
-    save_if_busy: bool = Field(default=False, description="Book even if busy or outside working hours.")
+    save_if_busy: bool = Field(default=False, description="Book even if busy.")
     allow_past: AllowPast
     extras: NewExtras = None
     idempotency_key: str | None = Field(
@@ -77,7 +77,7 @@ class CreateAppointmentArgs(Args):
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9._:-]+$",
-        description="Reuse on a retry: never booked twice (stored as api_id).",
+        description="Retry key: never booked twice (api_id).",
     )
 
 

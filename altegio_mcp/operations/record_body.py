@@ -40,6 +40,14 @@ class PricedService(Args):
 
 
 ServiceChoice = list[Annotated[int, Field(ge=1)] | PricedService]
+
+
+def drop_default(schema: dict[str, JsonValue]) -> None:
+    """For a summarised optional field: "default": null says nothing the summary does not."""
+    schema.pop("default", None)
+
+
+NO_DEFAULT = Field(json_schema_extra=drop_default)
 # The models below validate in full; the schema the model reads is their one-line summary.
 Services = Annotated[
     ServiceChoice,
@@ -48,7 +56,7 @@ Services = Annotated[
         {
             "type": "array",
             "items": {"type": ["integer", "object"]},
-            "description": "Service ids, or {id, first_cost, discount %, cost, amount}.",
+            "description": "Ids, or {id, cost, discount %, amount} to set a price.",
         }
     ),
 ]
@@ -74,18 +82,16 @@ class CreateExtras(Extras):
     attendance: Literal["waiting", "confirmed", "arrived", "no-show"] | None = None
 
 
-_EXTRAS = (
-    "tags [ids], color hex, sms_hours/email_hours (0 off), break_minutes (5-60), custom_fields {code: value}"
-)
+_EXTRAS = "tags, color, sms_hours, email_hours, break_minutes, custom_fields"
 EditExtras = Annotated[
     Extras | None,
-    WithJsonSchema({"type": "object", "description": f"{_EXTRAS}; each given replaces."}),
+    NO_DEFAULT,
+    WithJsonSchema({"type": "object", "description": f"Given ones replace: {_EXTRAS}."}),
 ]
 NewExtras = Annotated[
     CreateExtras | None,
-    WithJsonSchema(
-        {"type": "object", "description": f"{_EXTRAS}, attendance (waiting|confirmed|arrived|no-show)."}
-    ),
+    NO_DEFAULT,
+    WithJsonSchema({"type": "object", "description": f"{_EXTRAS}, attendance."}),
 ]
 
 

@@ -30,6 +30,7 @@ from altegio_mcp.operations.base import (
     VisitId,
     wire_fields,
 )
+from altegio_mcp.operations.record_body import NO_DEFAULT
 from altegio_mcp.operations.records import ATTENDANCE_CODES, WireAppointment, describe
 from altegio_mcp.operations.visit_models import (
     Payment,
@@ -236,22 +237,24 @@ class UpdateVisitArgs(Args):
     prices: Annotated[
         list[CheckoutPrice] | None,
         Field(max_length=20),
+        NO_DEFAULT,
         WithJsonSchema(
             {
                 "type": "array",
                 "items": {"type": "object"},
-                "description": "Checkout prices: {id, appointment_id?, cost, first_cost, discount %}.",
+                "description": "Service prices: [{id, cost, discount %}].",
             }
         ),
     ] = None
     goods: Annotated[
         list[GoodSale] | None,
         Field(max_length=20),
+        NO_DEFAULT,
         WithJsonSchema(
             {
                 "type": "array",
                 "items": {"type": "object"},
-                "description": "Sold: {good_id, storage_id, amount, price, discount %, team_member_id}.",
+                "description": "Products sold: [{good_id, storage_id, amount, price, team_member_id}].",
             }
         ),
     ] = None
