@@ -58,14 +58,7 @@ T = TypeVar("T")
 
 # --- shared argument vocabulary ---------------------------------------------------------------
 
-LocationId = Annotated[
-    int | None,
-    Field(
-        default=None,
-        ge=1,
-        description="Location (legacy: company) id; default: server's.",
-    ),
-]
+LocationId = Annotated[int | None, Field(default=None, ge=1)]
 AppointmentId = Annotated[int, Field(ge=1, description="Appointment (legacy: record) id.")]
 TeamMemberId = Annotated[int, Field(ge=1, description="Team member (legacy: staff) id.")]
 OptionalTeamMemberId = Annotated[

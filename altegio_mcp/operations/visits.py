@@ -241,7 +241,6 @@ class UpdateVisitArgs(Args):
         WithJsonSchema(
             {
                 "type": "array",
-                "items": {"type": "object"},
                 "description": "Service prices: [{id, cost, discount %}].",
             }
         ),
@@ -253,7 +252,6 @@ class UpdateVisitArgs(Args):
         WithJsonSchema(
             {
                 "type": "array",
-                "items": {"type": "object"},
                 "description": "Products sold: [{good_id, storage_id, amount, price, team_member_id}].",
             }
         ),
