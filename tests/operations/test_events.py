@@ -13,8 +13,6 @@ from tests.operations.upstream import structured
 
 pytestmark = pytest.mark.anyio
 
-EVENTS = {"toolsets": ["events", "appointments", "recurring"]}
-
 
 def v2_requests(s: Session, method: str | None = None) -> list[Any]:
     assert s.sandbox is not None
@@ -26,7 +24,7 @@ def v2_requests(s: Session, method: str | None = None) -> list[Any]:
 
 
 async def test_list_book_edit_and_move_a_group_event_booking() -> None:
-    async with sandbox_session(**EVENTS) as s:
+    async with sandbox_session() as s:
         listed = structured(await s.call("list_group_events", {"days": 14}))
         assert listed["timezone"] == "America/New_York" and listed["items"]
         first, second = listed["items"][0], listed["items"][1]
@@ -65,7 +63,7 @@ async def test_list_book_edit_and_move_a_group_event_booking() -> None:
 
 
 async def test_a_full_event_and_a_past_event_are_refused_before_anything_is_sent() -> None:
-    async with sandbox_session(**EVENTS) as s:
+    async with sandbox_session() as s:
         event = structured(await s.call("list_group_events", {"days": 7}))["items"][0]
         full = await s.call(
             "book_group_event", {"event_id": event["id"], "client_id": 5001, "seats": event["free"] + 1}
@@ -114,7 +112,7 @@ async def test_a_v2_request_without_the_v2_media_type_is_refused_by_the_sandbox(
 
 
 async def test_find_a_clients_recurring_series_with_the_ids_to_change_it() -> None:
-    async with sandbox_session(**EVENTS) as s:
+    async with sandbox_session() as s:
         created = structured(
             await s.call(
                 "create_recurring_appointments",
