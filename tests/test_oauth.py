@@ -161,7 +161,10 @@ async def test_confirmations_and_audit_name_the_grant_user_and_client(tmp_path: 
             deleted = await client.call_tool("delete_appointment", arguments)
             assert not deleted.is_error, text_of(deleted)
     entries = audited_writes(audit_file)
-    assert [e["tool"] for e in entries] == ["create_appointment", "delete_appointment"]
+    assert [(e["tool"], e["outcome"]) for e in entries] == [
+        ("create_appointment", "done"),
+        ("delete_appointment", "done"),
+    ]
     for entry in entries:
         assert "Dana Demo" in entry["caller"] and DEMO_LOGIN in entry["caller"]
         assert "Test Chat" in entry["caller"] and first["access_token"] not in entry["caller"]
