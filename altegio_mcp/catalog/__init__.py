@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any, Literal, cast
 
 Kind = Literal["read", "write", "destructive"]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _PLACEHOLDER = re.compile(r"\{[^/{}]*\}")
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -33,7 +34,7 @@ class CatalogOperation:
     id: str
     version: str
     tag: str
-    method: str
+    method: Method
     path: str
     summary: str
     kind: Kind
@@ -45,6 +46,8 @@ class CatalogOperation:
     missing: tuple[str, ...]
     deprecated: bool
     replacement: str | None
+    not_callable: str | None = None
+    """Why a dynamic call cannot make this operation (a multipart upload), if it cannot."""
 
     @property
     def shape(self) -> str:
@@ -64,7 +67,7 @@ class CatalogOperation:
             id=str(raw["id"]),
             version=str(raw["version"]),
             tag=str(raw["tag"]),
-            method=str(raw["method"]),
+            method=cast(Method, raw["method"]),
             path=str(raw["path"]),
             summary=str(raw["summary"]),
             kind=cast(Kind, raw["kind"]),
@@ -76,6 +79,7 @@ class CatalogOperation:
             missing=tuple(cast("list[str]", raw.get("missing", []))),
             deprecated=bool(raw.get("deprecated", False)),
             replacement=cast("str | None", raw.get("replacement")),
+            not_callable=cast("str | None", raw.get("not_callable")),
         )
 
 
