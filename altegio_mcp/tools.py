@@ -67,7 +67,8 @@ SANDBOX_SHORT = "[SANDBOX] "
 def select_operations(
     operations: Sequence[AnyOperation], settings: Settings, default_toolsets: Iterable[str]
 ) -> list[AnyOperation]:
-    """Toolsets, then `tools` added, then `exclude_tools` removed; `read_only` wins over all.
+    """Toolsets, then `tools` added, then `exclude_tools` removed; `read_only` wins over all
+    (it drops every non-read operation, or swaps in its read-only variant when it has one).
 
     `default` means the core operations of the default toolsets; naming a toolset takes all of its
     operations; `all` takes everything.
@@ -97,7 +98,9 @@ def select_operations(
         and op.name not in settings.exclude_tools
     ]
     if settings.read_only:
-        chosen = [op for op in chosen if op.read_only]
+        # An operation with a read-only variant (the dynamic API call) stays, refusing writes itself.
+        variants = [op if op.read_only else op.read_only_variant for op in chosen]
+        chosen = [op for op in variants if op is not None]
     return chosen
 
 

@@ -24,6 +24,13 @@ pytestmark = pytest.mark.anyio
 # visit 700002 paid in full (payments 800001, 800002); visit 700003 part paid; client series 4401 on
 # schedule 31 with days 311 and 312.
 CASES: dict[str, list[dict[str, Any]]] = {
+    "call_api_operation": [
+        {"operation": "DELETE /client/{location_id}/{id}", "path": {"id": 5003}},
+        {
+            "operation": "DELETE /clients/{location_id}/clients/{client_id}/comments/{comment_id}",
+            "path": {"client_id": 5001, "comment_id": 920001},
+        },
+    ],
     "delete_appointment": [{"appointment_id": 600001}],
     "delete_recurring_appointments": [{"schedule_id": 31, "client_schedule_id": 4401}],
     "update_recurring_appointments": [

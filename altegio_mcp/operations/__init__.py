@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from altegio_mcp.operations import (
+    api,
     appointments,
     availability,
     calendar,
@@ -41,6 +42,7 @@ ALL_OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *client_edits.OPERATIONS,
     *client_history.OPERATIONS,
     *events.OPERATIONS,
+    *api.OPERATIONS,
 )
 
 DEFAULT_TOOLSETS: tuple[str, ...] = (

@@ -548,6 +548,9 @@ class Operation(Generic[InT, OutT]):
     safe (one effect however often it arrives). A full-replace PUT is; a PUT that appends a payment,
     a POST that creates, or a DELETE whose repeat answers 404 is not."""
     target: Callable[[InT], Target | None] = lambda _args: None
+    read_only_variant: Operation[Any, Any] | None = None
+    """What stands in for this operation in read-only mode (a tool that refuses writes itself);
+    None: the operation is dropped in read-only mode unless it only reads."""
     omitted: Mapping[str, str] = field(default_factory=dict[str, str])
     """Official parameters of this operation the tool deliberately never sends, each with a one-line
     reason (checked against the contract data by tests/contract)."""

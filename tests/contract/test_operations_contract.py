@@ -223,7 +223,9 @@ async def _call(session: Session, tool: str, args: dict[str, Any]) -> str:
 
 
 def _operations() -> Iterator[Operation[Any, Any]]:
-    yield from ALL_OPERATIONS
+    # The `api` toolset's dynamic tools are no single operation: tests/operations/test_api.py and the
+    # catalog tests hold them to the catalog instead.
+    yield from (op for op in ALL_OPERATIONS if op.toolset != "api")
 
 
 @pytest.fixture(scope="module")
