@@ -47,6 +47,8 @@ class CatalogOperation:
     deprecated: bool
     replacement: str | None
     not_callable: str | None = None
+    response_list: bool = False
+    """Whether the answer's `data` is a list (of objects with `response_data` fields)."""
     """Why a dynamic call cannot make this operation (a multipart upload), if it cannot."""
 
     @property
@@ -80,6 +82,7 @@ class CatalogOperation:
             deprecated=bool(raw.get("deprecated", False)),
             replacement=cast("str | None", raw.get("replacement")),
             not_callable=cast("str | None", raw.get("not_callable")),
+            response_list=bool(raw.get("response_list", False)),
         )
 
 

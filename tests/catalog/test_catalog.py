@@ -72,7 +72,7 @@ def test_kinds_follow_the_money_and_the_deletes() -> None:
 
 def test_search_ranks_by_shared_words() -> None:
     hits = catalog.search("products stock")
-    assert hits and hits[0].tag in {"Products", "Inventory"}
+    assert hits and hits[0].tag.split(" (")[0] in {"Products", "Inventory"}
     salary = catalog.search("salary", tag="Salary")
     assert salary and all(op.tag == "Salary" for op in salary)
     assert catalog.search("zzzz qqqq") == []
@@ -86,3 +86,22 @@ def test_the_catalog_is_not_loaded_at_start_up() -> None:
     code = "import sys, altegio_mcp.server; print('altegio_mcp.catalog' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_v2_is_catalogued_and_deprecations_point_to_it() -> None:
+    v2 = [op for op in catalog.operations() if op.version == "v2"]
+    assert len(v2) >= 40
+    assert all(op.id.startswith("v2 ") and op.path.startswith("/locations/") for op in v2)
+    for op in catalog.operations():
+        if op.replacement is not None:
+            assert catalog.find(op.replacement) is not None, op.id
+    old = catalog.find("GET /activity/{location_id}/{event_id}")
+    assert old is not None and old.deprecated
+    assert old.replacement == "v2 GET /locations/{location_id}/events/{event_id}"
+
+
+def test_operations_a_json_call_cannot_make_say_why() -> None:
+    upload = catalog.find("POST /images/{entity}")
+    assert upload is not None and upload.not_callable and "multipart" in upload.not_callable
+    login = catalog.find("POST /auth")
+    assert login is not None and login.not_callable
