@@ -102,13 +102,6 @@ def typed_tool_for(op: CatalogOperation) -> str | None:
     return typed_tools().get((op.method, op.shape))
 
 
-# Operations the catalog lists that a dynamic call must not make, and why.
-REFUSED = {
-    "POST /auth": "signing in is the server's job (altegio-mcp login); a dynamic call would carry a "
-    "password through the audit trail",
-}
-
-
 def lookup(operation: str) -> CatalogOperation:
     """The catalog operation named by `operation`, or an error that says how to find one."""
     op = _find(operation)
@@ -223,8 +216,6 @@ def refusal_reason(op: CatalogOperation) -> str | None:
     tool = typed_tool_for(op)
     if tool is not None:
         return f"the typed tool {tool} covers {op.id}: call {tool} instead (it validates and renders better)"
-    if op.id in REFUSED:
-        return REFUSED[op.id]
     return op.not_callable
 
 
@@ -331,6 +322,9 @@ def _coerce(value: JsonValue, schema: dict[str, Any]) -> JsonValue:
                 return value
         if "boolean" in wanted and text.lower() in {"true", "false"}:
             return text.lower() == "true"
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric and "string" in wanted and not wanted & {"integer", "number"}:
+        return str(value)
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         items = cast("dict[str, Any]", schema["items"])
         return [_coerce(v, items) for v in value]
@@ -445,7 +439,6 @@ def ensure_callable(op: CatalogOperation, *, read_only: bool) -> None:
 
 async def _send(ctx: OpContext, op: CatalogOperation, args: CallArgs) -> CallResult:
     path, query = validated(ctx, op, args)
-    target = Target("operation", op.id, cast("int | None", path.get("location_id")), "search_api_operations")
     if op.deprecated and op.replacement:
         ctx.notes.append(f"{op.id} is deprecated; Altegio names {op.replacement} instead.")
     result = await ctx.call(
@@ -454,7 +447,6 @@ async def _send(ctx: OpContext, op: CatalogOperation, args: CallArgs) -> CallRes
         RAW_JSON,
         params=_query(query) or None,
         json_body=args.body if op.body_schema is not None else None,
-        target=target,
         # A read (even one sent as POST) may be retried; a write is sent once and never re-sent.
         idempotent=op.kind == "read",
     )

@@ -3,13 +3,16 @@ fault injector and rate limiter.
 
 Layers, outermost first: `SandboxMiddleware` (request log, latency, faults, rate limit) →
 Starlette (routing, `ApiError` → documented error envelopes) → route handlers (`routes/`) → rules
-(`records`, `visits`, `recurring`, `scheduling`, `booking`) → `SandboxState`.
+(`records`, `visits`, `recurring`, `scheduling`, `booking`) → `SandboxState`. A request no route
+serves falls to `catalog_reads`: a catalogued read is answered from its documented fields, any
+other catalogued operation gets a 501 naming it.
 """
 
 from __future__ import annotations
 
 import logging
 import time as monotonic_time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
@@ -19,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from altegio_mcp.sandbox.catalog_reads import ShapedReads, match, not_emulated
 from altegio_mcp.sandbox.config import SandboxConfig
 from altegio_mcp.sandbox.faults import Faults
 from altegio_mcp.sandbox.middleware import SandboxMiddleware
@@ -40,10 +44,26 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     raise exc
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    message = "Not found." if status == 404 else "Method not allowed." if status == 405 else "Request failed."
-    return ApiError.standard(status, message).response()
+def _http_error_handler(shaped: ShapedReads) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def _http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status in (404, 405):
+            # No route: a catalogued read is answered from its documented fields; any other
+            # catalogued operation is a clear 501 naming it; the rest stays a 404.
+            found = match(request.method, request.url.path)
+            if found is not None:
+                try:
+                    if found.kind == "read" and request.method == "GET":
+                        return shaped.answer(request, found)
+                    raise not_emulated(found)
+                except ApiError as error:
+                    return error.response()
+        message = (
+            "Not found." if status == 404 else "Method not allowed." if status == 405 else "Request failed."
+        )
+        return ApiError.standard(status, message).response()
+
+    return _http_error
 
 
 class Sandbox:
@@ -60,9 +80,10 @@ class Sandbox:
         self._limiter = self._new_limiter()
         context = Context(self.state, self.config)
         control = ControlRoutes(self.state, self.faults, self.requests, self.reset)
+        http_error = _http_error_handler(ShapedReads(self.state))
         starlette = Starlette(
             routes=[*api_routes(context), *control.routes()],
-            exception_handlers={ApiError: _api_error, 404: _http_error, 405: _http_error},
+            exception_handlers={ApiError: _api_error, 404: http_error, 405: http_error},
         )
         self.app: ASGIApp = SandboxMiddleware(
             starlette,
