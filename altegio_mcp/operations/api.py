@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field, JsonValue
 
-from altegio_mcp.errors import InvalidArgument, Target
+from altegio_mcp.errors import APIStatusError, InvalidArgument, Target, WriteNotDone, WriteOutcomeUnknown
 from altegio_mcp.operations.base import (
     RAW_JSON,
     Args,
@@ -37,6 +37,7 @@ from altegio_mcp.operations.base import (
     Operation,
     Out,
     Result,
+    Verified,
 )
 from altegio_mcp.text import one_line
 
@@ -49,6 +50,7 @@ TOOLSET = "api"
 MAX_ITEMS = 25
 MAX_TEXT = 3000
 LOCATION_PARAMS = ("location_id", "company_id")
+NOT_IMPLEMENTED = 501
 
 OperationId = Field(
     min_length=3,
@@ -441,15 +443,34 @@ async def _send(ctx: OpContext, op: CatalogOperation, args: CallArgs) -> CallRes
     path, query = validated(ctx, op, args)
     if op.deprecated and op.replacement:
         ctx.notes.append(f"{op.id} is deprecated; Altegio names {op.replacement} instead.")
-    result = await ctx.call(
-        op.method,
-        wire_path(op, path),
-        RAW_JSON,
-        params=_query(query) or None,
-        json_body=args.body if op.body_schema is not None else None,
-        # A read (even one sent as POST) may be retried; a write is sent once and never re-sent.
-        idempotent=op.kind == "read",
-    )
+    params_ = _query(query) or None
+    if op.kind == "read":
+        # A read (even one sent as POST, a search) may be retried like any read.
+        result = await ctx.call(op.method, wire_path(op, path), RAW_JSON, params=params_, idempotent=True)
+    else:
+        # A write is sent once and never re-sent (`resend_safe=False`); a lost answer is reported
+        # as unknown, naming how to look, rather than guessed.
+        try:
+            answer = await ctx.write(
+                op.method,
+                wire_path(op, path),
+                RAW_JSON,
+                params=params_,
+                json_body=args.body if op.body_schema is not None else None,
+                check="a catalogued read of the same resource (search_api_operations, then call_api_operation)",
+            )
+        except WriteOutcomeUnknown as exc:
+            cause = exc.cause
+            # 501 Not Implemented is definite: the operation is not served there, nothing happened.
+            if isinstance(cause, APIStatusError) and cause.status_code == NOT_IMPLEMENTED:
+                said = cause.upstream_detail() or "not implemented"
+                raise WriteNotDone(
+                    f"HTTP 501: {said}", cause=cause, check="the server does not implement this operation"
+                ) from exc
+            raise
+        if isinstance(answer, Verified):  # pragma: no cover - dynamic writes have no read-back
+            raise AssertionError("a dynamic write has no read-back to verify")
+        result = answer
     data, omitted = compact(result.data)
     if omitted:
         ctx.notes.append(f"{omitted} list item(s) left out; ask for a smaller page (page/count) for more.")
@@ -553,6 +574,7 @@ CALL = Operation(
     render=render_call,
     confirmation=Confirmation(preview=preview, applies=needs_confirmation),
     idempotent=False,
+    resend_safe=False,
     target=_target,
     read_only_variant=CALL_READ_ONLY,
 )

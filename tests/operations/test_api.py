@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from altegio_mcp.audit import read_audit
+from altegio_mcp.audit import audited_writes, read_audit
 from altegio_mcp.sandbox import NEW_YORK_LOCATION_ID
 from tests.harness import mock_session, sandbox_session, text_of
 
@@ -102,9 +102,11 @@ async def test_a_write_is_sent_once_and_audited(tmp_path: Path) -> None:
     assert failed.is_error
     assert [(r.method, r.url.path) for r in seen] == [("POST", "/api/v1/goods/1")]
     assert json.loads(seen[0].content) == body
-    [entry] = read_audit(audit_file)
+    assert [e["event"] for e in read_audit(audit_file)] == ["intent", "outcome"]
+    [entry] = audited_writes(audit_file)
     assert entry["tool"] == "call_api_operation"
-    assert entry["outcome"].startswith("error")
+    assert entry["request"] == "POST /goods/1"
+    assert entry["outcome"] not in {"done", "in flight"}
     assert entry["target_id"] == "POST /goods/{location_id}"
     assert entry["location_id"] == 1
     assert entry["arguments"]["body"] == body
@@ -127,9 +129,9 @@ async def test_a_successful_write_is_audited_ok(tmp_path: Path) -> None:
         assert not made.is_error, text_of(made)
         read = await s.call("call_api_operation", {"operation": "GET /storages/{location_id}"})
         assert not read.is_error, text_of(read)
-    entries = read_audit(audit_file)
+    entries = audited_writes(audit_file)
     assert [(e["tool"], e["outcome"], e["target_id"]) for e in entries] == [
-        ("call_api_operation", "ok", "POST /goods_categories/{location_id}")
+        ("call_api_operation", "done", "POST /goods_categories/{location_id}")
     ]
 
 
