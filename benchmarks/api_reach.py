@@ -55,12 +55,18 @@ async def main() -> None:
     full = sum(op.facts == "full" for op in ops)
     listed = len(official_list())
     v1_reachable = len(typed) + sum(1 for op in dynamic if op.version == "v1")
-    print(f"catalog: {len(ops)} operations ({len(v1)} v1 of {listed} listed, {len(ops) - len(v1)} v2), "
-          f"{len(catalog.excluded())} excluded; full facts {full}, partial {len(ops) - full}")
-    print(f"v1 reachable: {v1_reachable}/{listed} ({len(typed)} by typed tools, "
-          f"{v1_reachable - len(typed)} by call_api_operation)")
-    print(f"v2 reachable by call_api_operation: {sum(1 for op in dynamic if op.version == 'v2')}/"
-          f"{len(ops) - len(v1)}")
+    print(
+        f"catalog: {len(ops)} operations ({len(v1)} v1 of {listed} listed, {len(ops) - len(v1)} v2), "
+        f"{len(catalog.excluded())} excluded; full facts {full}, partial {len(ops) - full}"
+    )
+    print(
+        f"v1 reachable: {v1_reachable}/{listed} ({len(typed)} by typed tools, "
+        f"{v1_reachable - len(typed)} by call_api_operation)"
+    )
+    print(
+        f"v2 reachable by call_api_operation: {sum(1 for op in dynamic if op.version == 'v2')}/"
+        f"{len(ops) - len(v1)}"
+    )
     print("not callable: " + ", ".join(op.id for op in refused))
     api_only = await tools_bytes(["api"])
     everything = await tools_bytes(["all"])
