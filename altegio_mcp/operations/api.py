@@ -22,12 +22,20 @@ catalog is loaded on first use, never at start-up.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field, JsonValue
 
-from altegio_mcp.errors import APIStatusError, InvalidArgument, Target, WriteNotDone, WriteOutcomeUnknown
+from altegio_mcp.errors import (
+    APIStatusError,
+    InvalidArgument,
+    NotFound,
+    Target,
+    WriteNotDone,
+    WriteOutcomeUnknown,
+)
 from altegio_mcp.operations.base import (
     RAW_JSON,
     Args,
@@ -37,6 +45,7 @@ from altegio_mcp.operations.base import (
     Operation,
     Out,
     Result,
+    Verdict,
     Verified,
 )
 from altegio_mcp.text import one_line
@@ -48,6 +57,7 @@ if TYPE_CHECKING:
 
 TOOLSET = "api"
 MAX_ITEMS = 25
+ReadBack = Callable[[], Awaitable[Verdict]]
 MAX_TEXT = 3000
 LOCATION_PARAMS = ("location_id", "company_id")
 NOT_IMPLEMENTED = 501
@@ -457,6 +467,7 @@ async def _send(ctx: OpContext, op: CatalogOperation, args: CallArgs) -> CallRes
                 RAW_JSON,
                 params=params_,
                 json_body=args.body if op.body_schema is not None else None,
+                verify=_read_back(ctx, op, path),
                 check="a catalogued read of the same resource (search_api_operations, then call_api_operation)",
             )
         except WriteOutcomeUnknown as exc:
@@ -468,8 +479,8 @@ async def _send(ctx: OpContext, op: CatalogOperation, args: CallArgs) -> CallRes
                     f"HTTP 501: {said}", cause=cause, check="the server does not implement this operation"
                 ) from exc
             raise
-        if isinstance(answer, Verified):  # pragma: no cover - dynamic writes have no read-back
-            raise AssertionError("a dynamic write has no read-back to verify")
+        if isinstance(answer, Verified):
+            return CallResult(operation=op.id, request=f"{op.method} {op.url_path(path)}", status=204)
         result = answer
     data, omitted = compact(result.data)
     if omitted:
@@ -483,6 +494,26 @@ async def _send(ctx: OpContext, op: CatalogOperation, args: CallArgs) -> CallRes
         meta=meta or None,
         omitted=omitted or None,
     )
+
+
+def _read_back(ctx: OpContext, op: CatalogOperation, path: dict[str, JsonValue]) -> ReadBack | None:
+    """For a delete whose resource has a catalogued read: read it back after a lost answer (404:
+    gone, so done; found: not done). Other writes cannot be told apart from their absence."""
+    if op.method != "DELETE":
+        return None
+    reader = _find(f"{'v2 ' if op.version == 'v2' else ''}GET {op.path}")
+    if reader is None or reader.kind != "read":
+        return None
+    how = f"GET {reader.url_path(path)}"
+
+    async def verify() -> Verdict:
+        try:
+            await ctx.call("GET", wire_path(reader, path), RAW_JSON)
+        except NotFound:
+            return Verdict(done=True, how=f"{how} answers 404: it is gone")
+        return Verdict(done=False, how=f"{how} still finds it")
+
+    return verify
 
 
 async def call(ctx: OpContext, args: CallArgs) -> CallResult:

@@ -192,6 +192,11 @@ KNOWN_ARGUMENTS: dict[str, dict[str, Any]] = {
     "create_client": {"name": "Reliability", "phone": "+12125550199"},
     "update_client": {"client_id": 5007, "surname": "Dubois"},
     "add_client_comment": {"client_id": 5007, "text": "Prefers tea"},
+    # The api toolset: a catalogued write no typed tool covers (sent once, never re-sent).
+    "call_api_operation": {
+        "operation": "POST /goods_categories/{location_id}",
+        "body": {"title": "Oils", "parent_category_id": 0},
+    },
 }
 NAMED_IDS: dict[str, Any] = {
     "location_id": 1001,

@@ -248,6 +248,15 @@ CASES = [
         lambda s, a: int(a["client_schedule_id"] not in s.state.client_schedules_by_id),
         asks_again=True,
     ),
+    # The api toolset's dynamic call: a catalogued delete no typed tool covers, read back after a
+    # lost answer through the catalogued read of the same path.
+    Case(
+        "call_api_operation",
+        "DELETE",
+        r"/client/1001/\d+$",
+        lambda _s: {"operation": "DELETE /client/{location_id}/{id}", "path": {"id": 5003}},
+        lambda s, _a: int(s.state.client(5003) is None),
+    ),
 ]
 OPS: dict[str, Operation[Any, Any]] = {op.name: op for op in ALL_OPERATIONS}
 
