@@ -393,6 +393,9 @@ def test_oauth_mode_needs_a_secret_and_a_public_url() -> None:
 # Tools whose arguments carry no location: each was checked to enforce a grant's locations itself
 # (filtering lists, or checking the location of the visit it reads before using it).
 LOCATION_FREE = {"whoami", "list_locations", "get_visit", "update_visit", "get_visit_receipt"}
+# The api toolset: search and describe never contact Altegio; call_api_operation checks the location
+# in the path or query, and refuses operations tied to no location under a location-limited grant.
+LOCATION_FREE |= {"search_api_operations", "describe_api_operation", "call_api_operation"}
 
 
 def test_every_tool_without_a_location_argument_is_reviewed() -> None:

@@ -373,6 +373,15 @@ def validated(
     ctx: OpContext, op: CatalogOperation, args: CallArgs
 ) -> tuple[dict[str, JsonValue], dict[str, JsonValue]]:
     """Path and query values checked against the catalog; the body too. Raises before any HTTP."""
+    granted = ctx.caller.locations
+    if granted is not None and not any(name in op.path_params for name in LOCATION_PARAMS):
+        # A sign-in limited to some locations reaches only operations scoped to one location.
+        allowed = ", ".join(str(i) for i in sorted(granted))
+        raise InvalidArgument(
+            "operation",
+            f"refused: {op.id} is not tied to one location, and this sign-in covers location(s) "
+            f"{allowed} only",
+        )
     path = _coerced(dict(args.path or {}), op.path_schema)
     for name in LOCATION_PARAMS:
         if name in op.path_params and name not in path:

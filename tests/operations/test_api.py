@@ -219,3 +219,14 @@ async def test_a_location_outside_the_grant_is_refused_before_sending() -> None:
             "call_api_operation", {"operation": "GET /storages/{location_id}", "path": {"location_id": 2}}
         )
     assert result.is_error and "not covered" in text_of(result)
+
+
+async def test_a_limited_sign_in_cannot_reach_operations_tied_to_no_location() -> None:
+    async with mock_session(_never, toolsets=["api"]) as s:
+        caller = s.server.runtime.current_caller()
+        caller.locations = frozenset({1})
+        result = await s.call(
+            "call_api_operation",
+            {"operation": "GET /loyalty/client_cards/{client_id}", "path": {"client_id": 5}},
+        )
+    assert result.is_error and "not tied to one location" in text_of(result)
