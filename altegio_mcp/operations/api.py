@@ -101,17 +101,21 @@ def _search(query: str, tag: str | None) -> list[CatalogOperation]:
 
 
 @cache
-def typed_tools() -> dict[tuple[str, str], str]:
-    """(method, path shape) of every typed tool's operation -> the tool's name."""
+def typed_tools() -> dict[tuple[str, str, str], str]:
+    """(version, method, path shape) of every typed tool's operation -> the tool's name."""
     from altegio_mcp.operations import ALL_OPERATIONS
 
-    return {(op.method, _shape(op.path)): op.name for op in ALL_OPERATIONS if op.toolset != TOOLSET}
+    out: dict[tuple[str, str, str], str] = {}
+    for op in ALL_OPERATIONS:
+        if op.toolset == TOOLSET:
+            continue
+        version, path = ("v2", op.path[3:]) if op.path.startswith("/v2/") else ("v1", op.path)
+        out[(version, op.method, _shape(path))] = op.name
+    return out
 
 
 def typed_tool_for(op: CatalogOperation) -> str | None:
-    if op.version != "v1":
-        return None
-    return typed_tools().get((op.method, op.shape))
+    return typed_tools().get((op.version, op.method, op.shape))
 
 
 def lookup(operation: str) -> CatalogOperation:
@@ -408,8 +412,11 @@ def validated(
 
 
 def wire_path(op: CatalogOperation, path: dict[str, JsonValue]) -> str:
-    concrete = op.url_path(path)
-    return concrete if op.version == "v1" else "../v2" + concrete
+    return op.url_path(path)
+
+
+def api_version(op: CatalogOperation) -> Literal[1, 2]:
+    return 2 if op.version == "v2" else 1
 
 
 def _query(values: dict[str, JsonValue]) -> dict[str, Any]:
@@ -465,7 +472,14 @@ async def _send(ctx: OpContext, op: CatalogOperation, args: CallArgs) -> CallRes
     params_ = _query(query) or None
     if op.kind == "read":
         # A read (even one sent as POST, a search) may be retried like any read.
-        result = await ctx.call(op.method, wire_path(op, path), RAW_JSON, params=params_, idempotent=True)
+        result = await ctx.call(
+            op.method,
+            wire_path(op, path),
+            RAW_JSON,
+            params=params_,
+            idempotent=True,
+            api_version=api_version(op),
+        )
     else:
         # A write is sent once and never re-sent (`resend_safe=False`); a lost answer is reported
         # as unknown, naming how to look, rather than guessed.
@@ -476,6 +490,7 @@ async def _send(ctx: OpContext, op: CatalogOperation, args: CallArgs) -> CallRes
                 RAW_JSON,
                 params=params_,
                 json_body=args.body if op.body_schema is not None else None,
+                api_version=api_version(op),
                 verify=_read_back(ctx, op, path),
                 check="a catalogued read of the same resource (search_api_operations, then call_api_operation)",
             )
@@ -517,7 +532,7 @@ def _read_back(ctx: OpContext, op: CatalogOperation, path: dict[str, JsonValue])
 
     async def verify() -> Verdict:
         try:
-            await ctx.call("GET", wire_path(reader, path), RAW_JSON)
+            await ctx.call("GET", wire_path(reader, path), RAW_JSON, api_version=api_version(reader))
         except NotFound:
             return Verdict(done=True, how=f"{how} answers 404: it is gone")
         return Verdict(done=False, how=f"{how} still finds it")
@@ -562,7 +577,9 @@ async def preview(ctx: OpContext, args: CallArgs) -> str:
     reader = _find(f"{'v2 ' if op.version == 'v2' else ''}GET {op.path}")
     if reader is not None and reader.kind == "read":
         try:
-            current = await ctx.call("GET", wire_path(reader, path), RAW_JSON)
+            current = await ctx.call(
+                "GET", wire_path(reader, path), RAW_JSON, api_version=api_version(reader)
+            )
         except Exception:  # a preview that cannot read still shows what will be sent
             lines.append("(The current state could not be read.)")
         else:

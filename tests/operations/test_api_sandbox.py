@@ -81,7 +81,7 @@ SCRIPT: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
     ),
     ("subscription license", "Utilities", "GET /license/{location_id}", {}, {}),
     ("chains", "Chain Management", "GET /groups", {}, {}),
-    ("events v2", "Events (v2)", "v2 GET /locations/{location_id}/events/{event_id}", {"event_id": 1}, {}),
+    ("products v2", "Products (v2)", "v2 GET /locations/{location_id}/products", {}, {}),
 ]
 
 
