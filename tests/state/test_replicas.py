@@ -40,6 +40,10 @@ pytestmark = pytest.mark.anyio
 KEY = "replica-test-key-0123456789"
 SECRET = "replica-test-confirm-secret-0123456789"
 RATE = 5.0
+TIMEOUT = 2.5
+"""The replicas' upstream timeout: short, so a slow create can outlive it."""
+LATE = 6.0
+"""How long after the timeout the emulator saves a held create."""
 PROGRAM = str(Path(sys.executable).with_name("altegio-mcp"))
 
 
@@ -125,6 +129,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 ALTEGIO_HTTP_KEYS=f"{KEY}={DEMO_USER_TOKEN}",
                 ALTEGIO_RATE_PER_SECOND=str(RATE),
                 ALTEGIO_RATE_PER_MINUTE="200",
+                ALTEGIO_TIMEOUT=str(TIMEOUT),
             )
             process = subprocess.Popen(
                 [PROGRAM, "serve", "--transport", "http", "--port", str(replica_port)],
@@ -201,6 +206,18 @@ async def a_free_slot(client: Client, skip: int = 0) -> dict[str, Any]:
     }
 
 
+async def booked_at(client: Client, booking: dict[str, Any]) -> list[dict[str, Any]]:
+    """The appointments at the booking's team member and start time."""
+    day = booking["datetime"][:10]
+    listed = structured(
+        await client.call_tool(
+            "list_appointments",
+            {"start_date": day, "end_date": day, "team_member_id": booking["team_member_id"], "count": 100},
+        )
+    )["items"]
+    return [a for a in listed if a["start"] == booking["datetime"]]
+
+
 async def test_a_token_used_on_one_replica_is_refused_on_the_other(cluster: Cluster) -> None:
     cluster.reset()
     async with both(cluster) as (one, two):
@@ -264,12 +281,12 @@ async def test_the_shared_limiter_holds_the_global_rate_across_both_replicas(
 
 
 async def test_a_create_retried_on_the_other_replica_is_not_booked_twice(cluster: Cluster) -> None:
-    """The first replica's create is slow upstream (the emulator holds it 2 s); the model gives up
+    """The first replica's create is slow upstream (the emulator holds it 1.2 s); the model gives up
     and retries on the other replica. The retry waits for the first and returns its booking."""
     cluster.reset()
     async with both(cluster) as (one, two):
         booking = await a_free_slot(one, skip=1)
-        cluster.fault(kind="delay", method="POST", path_pattern=r"/records/\d+$", seconds=2.0)
+        cluster.fault(kind="delay", method="POST", path_pattern=r"/records/\d+$", seconds=1.2)
         answers: dict[str, str] = {}
 
         async def book(name: str, client: Client, delay: float) -> None:
@@ -300,6 +317,35 @@ async def test_a_create_retried_on_the_other_replica_is_not_booked_twice(cluster
     assert len(creates) == 1
     assert "already existed" in answers["retry"], answers["retry"]
     assert str(at_slot[0]["id"]) in answers["first"] and str(at_slot[0]["id"]) in answers["retry"]
+
+
+async def test_a_create_lost_to_a_timeout_is_never_sent_again_by_the_other_replica(cluster: Cluster) -> None:
+    """The emulator holds the first replica's create longer than its timeout, then saves it (a late
+    commit). The retry on the other replica, before the late commit, is refused (not sent); after
+    it, the retry returns the booking. Altegio receives one POST."""
+    cluster.reset()
+    async with both(cluster) as (one, two):
+        booking = await a_free_slot(one, skip=2)
+        cluster.fault(kind="delay", method="POST", path_pattern=r"/records/\d+$", seconds=TIMEOUT + LATE)
+        started = time.monotonic()
+        lost = await one.call_tool("create_appointment", booking)
+        assert lost.is_error, text_of(lost)
+        early = await two.call_tool("create_appointment", booking)
+        assert time.monotonic() - started < TIMEOUT + LATE, "the retry came after the late commit"
+        assert early.is_error, text_of(early)
+        assert "it was not sent again" in text_of(early), text_of(early)
+        with anyio.fail_after(TIMEOUT + LATE + 20):
+            while not await booked_at(two, booking):  # noqa: ASYNC110 - polling another process
+                await anyio.sleep(0.5)
+        late = await two.call_tool("create_appointment", booking)
+    assert not late.is_error, text_of(late)
+    assert "already existed" in text_of(late), text_of(late)
+    creates = [
+        r
+        for r in cluster.upstream_requests()
+        if r["method"] == "POST" and re.search(r"/records/\d+$", r["path"])
+    ]
+    assert len(creates) == 1
 
 
 async def test_a_token_used_before_a_restart_is_refused_after_it(cluster: Cluster, tmp_path: Path) -> None:
