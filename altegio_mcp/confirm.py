@@ -76,6 +76,11 @@ class ConfirmationTokens:
         body = f"{VERSION}.{expiry}.{nonce}.{_digest(canonical_arguments(arguments))}.{_digest(caller)}"
         return f"{body}.{self._mac(tool, body)}"
 
+    @staticmethod
+    def expiry_of(token: str) -> int:
+        """The Unix time a token minted here stops working (read from the token itself)."""
+        return int(token.split(".")[1])
+
     async def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], caller: str) -> None:
         """Accept the token for this exact call (and burn it), or raise `TokenRefused` saying why
         (`StateStoreUnreachable` when the used-token store cannot be reached)."""

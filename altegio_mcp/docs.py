@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from altegio_mcp.operations.base import Operation
 
 TABLE_START = "<!-- tools:start -->"
 TABLE_END = "<!-- tools:end -->"
+
+
+def model_facing_bytes(tool: Mapping[str, Any]) -> int:
+    """Bytes of what the Anthropic and OpenAI tool formats carry to the model for one listed tool:
+    name, description and input schema, as compact UTF-8 JSON (`tool` is the `tools/list` wire form).
+    The output schema, title and annotations stay with the client."""
+    model_view = {
+        "name": tool["name"],
+        "description": tool.get("description", ""),
+        "input_schema": tool["inputSchema"],
+    }
+    return len(json.dumps(model_view, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def tool_table(operations: Sequence[Operation[Any, Any]], default_toolsets: Sequence[str]) -> str:

@@ -4,7 +4,10 @@ Before the tool body runs, a resolver decides: nothing to confirm; a confirmatio
 (checked by `decide`); or the person must be asked. With a client that can show a form the server
 asks it (`Elicit` on 2026-07-28 sessions, a live `ctx.elicit` on legacy ones, so a failure stays a
 tool result); otherwise `decide` answers "not done yet" with a preview and a single-use token.
-Every outcome that does not run the call is an error result saying so.
+A confirmation request is not an error: `decide` raises `ConfirmationRequired`, which the tool
+wrapper turns into a normal result that starts "Not done yet" and carries the preview, the token and
+its expiry as structured content (README, "Confirmation of destructive actions", says why). Every
+other outcome that does not run the call (declined, bad token) is an error result saying so.
 """
 
 from __future__ import annotations
@@ -44,6 +47,19 @@ class ConfirmForm(BaseModel):
     confirm: bool = Field(description="Yes, do it")
 
 
+NOT_DONE_YET = "Not done yet: needs the person's confirmation."
+
+
+class ConfirmationRequired(Exception):
+    """The call needs the person's agreement first: what will change, and the token that does it."""
+
+    def __init__(self, preview: str, token: str, expires_at: int) -> None:
+        super().__init__(NOT_DONE_YET)
+        self.preview = preview
+        self.token = token
+        self.expires_at = expires_at
+
+
 @dataclass(frozen=True, slots=True)
 class Approval:
     """The resolver's verdict before the tool body runs."""
@@ -80,7 +96,7 @@ def confirmation_resolver(runtime: Runtime, op: AnyOperation, field_names: list[
         try:
             preview = await confirmation.preview(octx, args)
         except AltegioError as exc:
-            raise ToolError(f"not done: the target could not be read ({exc.model_message()})") from exc
+            raise ToolError(f"Not done: the target could not be read ({exc.model_message()})") from exc
         question = f"{preview}\n\nProceed?"
         version = ctx.protocol_version or ""
         if version >= "2026-07-28":
@@ -90,13 +106,13 @@ def confirmation_resolver(runtime: Runtime, op: AnyOperation, field_names: list[
             outcome = await ctx.elicit(question, ConfirmForm)
         except (MCPError, ValueError) as exc:
             raise ToolError(
-                f"not done: asking the person to confirm failed ({exc}); nothing was changed"
+                f"Not done: asking the person to confirm failed ({exc}); nothing was changed"
             ) from exc
         if isinstance(outcome, AcceptedElicitation):
             if outcome.data.confirm:
                 return Approval(granted=True, path="elicited")
-            raise ToolError("not done: the person did not confirm; nothing was changed")
-        raise ToolError(f"not done: the person chose {outcome.action}; nothing was changed")
+            raise ToolError("Not done: the person did not confirm; nothing was changed.")
+        raise ToolError(f"Not done: the person chose {outcome.action}; nothing was changed.")
 
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in field_names]
@@ -123,7 +139,7 @@ async def decide(
         try:
             await runtime.tokens.redeem(token, op.name, arguments, octx.caller.key_id)
         except TokenRefused as exc:
-            raise ToolError(f"not done: {exc}") from exc
+            raise ToolError(f"Not done: {exc}") from exc
         return "token"
     if runtime.settings.confirm == "never-ask":
         return "auto"
@@ -134,17 +150,12 @@ async def decide(
         ):
             return "elicited"
         case AcceptedElicitation(data=ConfirmForm()):
-            raise ToolError("not done: the person did not confirm; nothing was changed")
+            raise ToolError("Not done: the person did not confirm; nothing was changed.")
         case DeclinedElicitation() | CancelledElicitation():
             action = approval.action
-            raise ToolError(f"not done: the person chose {action}; nothing was changed")
+            raise ToolError(f"Not done: the person chose {action}; nothing was changed.")
         case _:
             pass
     preview = await confirmation.preview(octx, args)
     fresh = runtime.tokens.mint(op.name, arguments, octx.caller.key_id)
-    minutes = max(runtime.tokens.ttl_seconds // 60, 1)
-    raise ToolError(
-        f"not done yet: this needs the person's confirmation.\n{preview}\n"
-        f"Ask the person whether to go ahead. Only if they agree, call {op.name} again with the same "
-        f'arguments plus confirmation_token="{fresh}" (valid {minutes} min, once).'
-    )
+    raise ConfirmationRequired(preview, fresh, runtime.tokens.expiry_of(fresh))

@@ -16,10 +16,11 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from mcp.server.mcpserver import Context, ElicitationResult, Resolve
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
@@ -32,22 +33,24 @@ from mcp.types import (
     TextContent,
     ToolAnnotations,
 )
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
 from altegio_mcp.arguments import INVALID, explain_validation, rename_legacy, type_errors
 from altegio_mcp.audit import AuditUnavailable
 from altegio_mcp.errors import AltegioError, WriteOutcome
 from altegio_mcp.gate import (
     APPROVAL_PARAM,
+    NOT_DONE_YET,
     TOKEN_FIELD,
     ConfirmationPath,
+    ConfirmationRequired,
     ConfirmForm,
     confirmation_resolver,
     decide,
 )
 from altegio_mcp.operations.base import Args, OpContext, Operation, Result
 from altegio_mcp.runtime import Runtime
-from altegio_mcp.schema import compact_schema, outline_schema
+from altegio_mcp.schema import compact_schema, output_schema
 from altegio_mcp.settings import Settings
 from altegio_mcp.text import clean_json, clean_text
 
@@ -59,7 +62,7 @@ log = logging.getLogger(__name__)
 AnyOperation = Operation[Any, Any]
 
 SANDBOX_BANNER = "[SANDBOX: demo data from the embedded emulator, not a real business] "
-SANDBOX_SHORT = "[SANDBOX] "
+SANDBOX_TAG = " [SANDBOX]"  # ends error texts, which start with what happened
 
 # --- selection --------------------------------------------------------------------------------------
 
@@ -150,7 +153,7 @@ class OperationTool(Tool):
         lines = list(problems.values())
         if exc is not None:
             lines += explain_validation(exc, self.parameters, frozenset(problems))
-        return ToolError(f"Error executing tool {self.name}: {INVALID}{' '.join(lines)}")
+        return ToolError(f"{INVALID}{' '.join(lines)}")
 
     async def run(
         self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
@@ -165,17 +168,26 @@ class OperationTool(Tool):
             raise self._invalid(problems, None)
         try:
             return await super().run(arguments, context, convert_result)
+        except UnexpectedToolError as exc:
+            # A bug: the SDK logs the traceback; the model gets what happened, without the SDK prefix.
+            raise UnexpectedToolError(
+                f"Internal error: {self.name} failed inside altegio-mcp (logged on the server). "
+                "Check with a get_ or list_ tool whether anything changed before you retry."
+            ) from exc.__cause__
         except ToolError as exc:
             cause = exc.__cause__
             # The SDK validates the arguments once with our model; rewrite its message for a model.
             if isinstance(cause, ValidationError) and cause.title == self.fn_metadata.arg_model.__name__:
                 raise self._invalid({}, cause) from cause
+            # The SDK puts "Error executing tool <name>: " before every ToolError; the text starts
+            # with what happened instead.
+            if isinstance(cause, ToolError):
+                raise ToolError(str(cause)) from cause
             raise
         except MCPError as exc:
             # Only a confirmation prompt can raise a protocol error in our tools: fail closed, visibly.
             raise ToolError(
-                f"Error executing tool {self.name}: not done. Asking the person to confirm failed "
-                f"({exc.error.message}); nothing was changed."
+                f"Not done: asking the person to confirm failed ({exc.error.message}); nothing was changed."
             ) from exc
 
 
@@ -202,7 +214,7 @@ class ToolFactory:
             parameters=compact_schema(args_model),
             # No `output_model`: every result is built as an instance of the operation's output
             # model (validated on construction), so the SDK's second validation would only add cost.
-            fn_metadata=FuncMetadata(arg_model=args_model, output_schema=outline_schema(op.output_model)),
+            fn_metadata=FuncMetadata(arg_model=args_model, output_schema=tool_output_schema(op)),
             is_async=True,
             context_kwarg="ctx",
             resolved_params=dict(resolved),
@@ -265,19 +277,21 @@ async def invoke(
         journal.confirmation = await decide(runtime, op, octx, args, arguments, token, approval)
         octx.journal = journal.intent
         out = await op.handler(octx, args)
+    except ConfirmationRequired as request:
+        return confirmation_result(runtime, op, request)
     except ToolError as exc:
         journal.close(f"error: {exc}"[:200])
         if runtime.settings.sandbox:
-            raise ToolError(SANDBOX_SHORT + str(exc)) from exc
+            raise ToolError(str(exc) + SANDBOX_TAG) from exc
         raise
     except AuditUnavailable as exc:
         raise ToolError(f"Not done: {exc}, so nothing was sent to Altegio. Tell the operator.") from exc
     except AltegioError as exc:
         journal.close(exc.outcome if isinstance(exc, WriteOutcome) else f"error: {type(exc).__name__}")
         log.info("%s failed: %s", op.name, type(exc).__name__)
-        prefix = SANDBOX_SHORT if runtime.settings.sandbox else ""
+        suffix = SANDBOX_TAG if runtime.settings.sandbox else ""
         # Altegio's own words (meta.message, field errors) are public text too: cleaned like results.
-        raise ToolError(prefix + cast(str, clean_text(exc.model_message()))) from exc
+        raise ToolError(cast(str, clean_text(exc.model_message())) + suffix) from exc
     except ValidationError as exc:
         journal.close("done (answer unreadable)")
         raise ToolError(
@@ -353,6 +367,55 @@ class Journal:
         for ident in self._open:
             self._runtime.audit.outcome(ident, tool=self._op.name, outcome=outcome)
         self._open.clear()
+
+
+class ConfirmationPayload(BaseModel):
+    """What a confirmation request carries besides its text."""
+
+    tool: str = Field(description="The tool to call again, with the same arguments plus the token.")
+    preview: str = Field(description="What the call will change, for the person to read.")
+    token: str = Field(description="Pass as confirmation_token, only once the person agreed.")
+    expires_at: str = Field(description="When the token stops working, ISO 8601 with offset.")
+
+
+class ConfirmationRequest(BaseModel):
+    """The structured result of a call that waits for the person's confirmation (nothing ran)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    done: Literal[False] = Field(description="Always false: nothing was changed yet.")
+    confirmation: ConfirmationPayload
+
+
+def tool_output_schema(op: AnyOperation) -> dict[str, Any]:
+    """The operation's complete output schema; a gated one may also answer a confirmation request."""
+    if op.confirmation is None:
+        return output_schema(op.output_model)
+    return output_schema(op.output_model, ConfirmationRequest)
+
+
+def confirmation_result(runtime: Runtime, op: AnyOperation, request: ConfirmationRequired) -> CallToolResult:
+    """A confirmation request as a normal result (not `is_error`): see the README for why."""
+    expires = datetime.fromtimestamp(request.expires_at, UTC)
+    minutes = max(runtime.tokens.ttl_seconds // 60, 1)
+    text = (
+        f"{NOT_DONE_YET}\n{request.preview}\nAsk the person whether to go ahead. Only if they agree, "
+        f'call {op.name} again with the same arguments plus confirmation_token="{request.token}" '
+        f"(valid {minutes} min, until {expires:%H:%M} UTC, once)."
+    )
+    payload = ConfirmationRequest(
+        done=False,
+        confirmation=ConfirmationPayload(
+            tool=op.name, preview=request.preview, token=request.token, expires_at=expires.isoformat()
+        ),
+    )
+    if runtime.settings.sandbox:
+        text += SANDBOX_TAG
+    return CallToolResult(
+        content=[TextContent(type="text", text=cast(str, clean_text(text)))],
+        structured_content=clean_json(payload.model_dump(mode="json")),
+        _meta={"altegio-mcp/sandbox": True} if runtime.settings.sandbox else None,
+    )
 
 
 __all__ = ["OperationTool", "ToolFactory", "annotations_for", "argument_model", "select_operations"]

@@ -35,6 +35,7 @@ from bench_common import TODAY, JsonDict, compact_json_bytes
 from bench_inprocess import InProcess, in_process
 from mcp.types import CallToolResult, EmbeddedResource, TextContent
 
+from altegio_mcp.docs import model_facing_bytes
 from altegio_mcp.sandbox import DUBAI_LOCATION_ID
 
 TOKEN = re.compile(r'confirmation_token="([^"]+)"')
@@ -324,17 +325,6 @@ TASKS: tuple[tuple[str, Callable[[Desk, JsonDict], Awaitable[None]]], ...] = (
     ("two mistakes", two_mistakes),
     ("booking in Dubai", booking_in_dubai),
 )
-
-
-def model_facing_bytes(tool: JsonDict) -> int:
-    """What the Anthropic and OpenAI tool formats carry to the model: name, description, input schema."""
-    return compact_json_bytes(
-        {
-            "name": tool["name"],
-            "description": tool.get("description", ""),
-            "input_schema": tool["inputSchema"],
-        }
-    )
 
 
 async def session(toolsets: Sequence[str]) -> tuple[list[TaskCost], JsonDict]:

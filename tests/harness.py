@@ -78,6 +78,22 @@ def text_of(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
+def awaits_confirmation(result: CallToolResult) -> bool:
+    """A confirmation request: a normal result (not an error) whose text starts "Not done yet" and
+    whose structured content carries the preview, the token and its expiry."""
+    structured = result.structured_content or {}
+    payload = structured.get("confirmation") or {}
+    return (
+        not result.is_error
+        and text_of(result).startswith("Not done yet: needs the person's confirmation.")
+        and structured.get("done") is False
+        and bool(payload.get("preview"))
+        and bool(payload.get("token"))
+        and "T" in str(payload.get("expires_at"))
+        and f'confirmation_token="{payload.get("token")}"' in text_of(result)
+    )
+
+
 @asynccontextmanager
 async def mock_session(
     handler: Callable[[httpx.Request], httpx.Response],

@@ -21,6 +21,7 @@ from altegio_mcp.docs import (
     SETTINGS_START,
     TABLE_END,
     TABLE_START,
+    model_facing_bytes,
     readme_with_table,
     replace_between,
     settings_table,
@@ -29,7 +30,7 @@ from altegio_mcp.docs import (
 from altegio_mcp.operations import ALL_OPERATIONS, DEFAULT_TOOLSETS
 from altegio_mcp.settings import Settings
 from altegio_mcp.tools import OperationTool, select_operations
-from tests.harness import mock_session
+from tests.harness import mock_session, sandbox_session
 
 pytestmark = pytest.mark.anyio
 
@@ -188,10 +189,100 @@ def test_server_manifest_matches_the_package() -> None:
         assert variable["name"].removeprefix("ALTEGIO_").lower() in Settings.model_fields
 
 
-async def test_default_tool_list_fits_the_budget() -> None:
-    """The default tools/list is read by the model on every turn: at most 25,000 bytes on the wire."""
-    async with mock_session(lambda _r: pytest.fail("no HTTP expected"), toolsets=["default"]) as s:
-        listed = await s.client.list_tools()
-    wire = listed.model_dump_json(by_alias=True, exclude_none=True)
-    assert len(listed.tools) < 40
-    assert len(wire.encode()) <= 25_000, len(wire.encode())
+# The operations of the seed page (appointments, visits, reviews, recurring series): all 15 are in
+# the default set, with the booking essentials and whoami.
+SEED_OPERATIONS = {
+    "list_appointments",
+    "get_appointment",
+    "create_appointment",
+    "update_appointment",
+    "delete_appointment",
+    "list_partner_appointments",
+    "get_visit",
+    "get_visit_details",
+    "update_visit",
+    "get_visit_receipt",
+    "list_comments",
+    "create_comment",
+    "create_recurring_appointments",
+    "update_recurring_appointments",
+    "delete_recurring_appointments",
+}
+BOOKING_ESSENTIALS = {
+    "whoami",
+    "list_services",
+    "list_team_members",
+    "search_clients",
+    "create_client",
+    "list_free_times",
+}
+PER_TOOL_BUDGET = 650
+DEFAULT_SET_BUDGET = 20_000
+
+
+async def test_default_set_fits_the_model_facing_budget() -> None:
+    """What the model reads on every turn (name, description, inputSchema) stays small: at most
+    650 bytes per tool on average over the default set and 20 kB in all. Output schemas go to the
+    client, not the model, and are left out (they are complete instead)."""
+    wire = await _tools_json(toolsets=["default"])
+    names = {t["name"] for t in wire}
+    assert names >= SEED_OPERATIONS, SEED_OPERATIONS - names
+    assert names >= BOOKING_ESSENTIALS, BOOKING_ESSENTIALS - names
+    sizes = {t["name"]: model_facing_bytes(t) for t in wire}
+    total = sum(sizes.values())
+    assert total <= DEFAULT_SET_BUDGET, total
+    assert total / len(wire) <= PER_TOOL_BUDGET, (
+        total / len(wire),
+        sorted(sizes.items(), key=lambda kv: -kv[1]),
+    )
+
+
+def _incomplete_nodes(node: Any, where: str = "$") -> list[str]:
+    """Object nodes without properties (or a schema for extra keys), arrays without items."""
+    if isinstance(node, list):
+        return [p for i, item in enumerate(node) for p in _incomplete_nodes(item, f"{where}[{i}]")]
+    if not isinstance(node, dict):
+        return []
+    problems: list[str] = []
+    kind = node.get("type")
+    bare = "properties" not in node and not isinstance(node.get("additionalProperties"), dict)
+    if kind == "object" and "anyOf" not in node and bare:
+        problems.append(where)
+    if kind == "array" and "items" not in node:
+        problems.append(where)
+    for key, value in node.items():
+        if key == "properties":
+            for name, prop in value.items():
+                problems += _incomplete_nodes(prop, f"{where}.{name}")
+        elif isinstance(value, dict | list):
+            problems += _incomplete_nodes(value, f"{where}.{key}")
+    return problems
+
+
+async def test_output_schemas_are_complete() -> None:
+    """Every object is described to the bottom: nested objects, item schemas, required fields."""
+    for tool in await _tools_json(toolsets=["all"]):
+        schema = tool["outputSchema"]
+        assert schema["type"] == "object"
+        assert _incomplete_nodes(schema) == [], tool["name"]
+        shapes = schema.get("anyOf", [schema])
+        assert "properties" in shapes[0] and "required" in shapes[0], tool["name"]
+    by_name = {t["name"]: t for t in await _tools_json(toolsets=["all"])}
+    item = by_name["list_appointments"]["outputSchema"]["properties"]["items"]["items"]
+    assert "id" in item["required"] and item["properties"]["start"]["type"] == "string"
+    assert item["properties"]["client"]["type"] == "object"
+
+
+async def test_every_in_memory_result_is_checked_against_its_output_schema() -> None:
+    """The SDK client of tests/harness.py validates every non-error result against the published
+    output schema; a result that does not fit it fails the call (so every test checks its results)."""
+    async with sandbox_session(toolsets=["default"]) as s:
+        tool = s.server.mcp._tool_manager.get_tool("whoami")  # pyright: ignore[reportPrivateUsage]
+        assert tool is not None
+        tool.fn_metadata.output_schema = {
+            "type": "object",
+            "properties": {"user": {"type": "integer"}},
+            "required": ["user"],
+        }
+        with pytest.raises(RuntimeError, match="Invalid structured content"):
+            await s.call("whoami")

@@ -548,7 +548,6 @@ OPERATIONS = (
     ),
     Operation(
         name="list_partner_appointments",
-        core=False,
         title="List partner appointments",
         description="List appointments (legacy: records) made through this integration, across locations (salons).",
         method="GET",

@@ -58,12 +58,14 @@ T = TypeVar("T")
 
 # --- shared argument vocabulary ---------------------------------------------------------------
 
+# No description: the server's instructions say once that location_id defaults to the server's
+# location (repeated on every tool it cost ~1.4 kB of the default tool list).
 LocationId = Annotated[int | None, Field(default=None, ge=1)]
-AppointmentId = Annotated[int, Field(ge=1, description="Appointment (legacy: record) id.")]
-TeamMemberId = Annotated[int, Field(ge=1, description="Team member (legacy: staff) id.")]
+AppointmentId = Annotated[int, Field(ge=1, description="See list_appointments.")]
+TeamMemberId = Annotated[int, Field(ge=1, description="See list_team_members.")]
 OptionalTeamMemberId = Annotated[
     int | None,
-    Field(default=None, ge=1, description="Only this team member (legacy: staff) id."),
+    Field(default=None, ge=1, description="Only this team member."),
 ]
 ClientId = Annotated[int, Field(ge=1, description="Client id; see search_clients.")]
 OptionalClientId = Annotated[int | None, Field(default=None, ge=1, description="Only this client id.")]
@@ -108,7 +110,7 @@ OptionalDateTime = Annotated[
     Field(default=None, description="Start, ISO 8601; no offset = the location's local time."),
 ]
 AllowPast = Annotated[bool, Field(default=False)]  # the name says it; a refusal explains it
-Page = Annotated[int, Field(default=1, ge=1, le=9999, description="Page, from 1.")]
+Page = Annotated[int, Field(default=1, ge=1, le=9999)]
 Detail = Annotated[
     bool,
     Field(default=False, description="Add every Altegio field (long)."),

@@ -261,7 +261,6 @@ OPERATIONS = (
     ),
     Operation(
         name="create_comment",
-        core=False,
         title="Post a review",
         description="Post a public review (legacy: comment) of a team member (staff), rating 1-5, under author_name.",
         method="POST",

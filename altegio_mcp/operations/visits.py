@@ -545,7 +545,6 @@ OPERATIONS = (
     ),
     Operation(
         name="get_visit_receipt",
-        core=False,
         title="Get a visit's receipt PDF",
         description="Get a visit's receipt as a PDF (an application/pdf resource).",
         method="GET",

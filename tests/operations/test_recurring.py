@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from altegio_mcp.operations import recurring
-from tests.harness import mock_session, sandbox_session, text_of
+from tests.harness import awaits_confirmation, mock_session, sandbox_session, text_of
 from tests.operations.upstream import (
     NOT_FOUND_BARE,
     FakeUpstream,
@@ -361,7 +361,7 @@ async def test_delete_is_always_confirmed_and_says_the_count_is_unknown() -> Non
     async with mock_session(fake) as s:
         structured(await s.call("create_recurring_appointments", CREATE))
         first = await s.call("delete_recurring_appointments", SERIES)
-        assert first.is_error
+        assert awaits_confirmation(first)
         text = text_of(first)
         assert "cannot show a series before deleting it" in text and "not known" in text
         assert fake.writes() == ["POST /company/1/schedules/9/client_schedules"]
@@ -393,7 +393,7 @@ async def test_every_update_is_confirmed_first_with_the_listed_days_read_upstrea
     async with mock_session(fake) as s:
         first = await s.call("update_recurring_appointments", args)
         text = text_of(first)
-        assert first.is_error and "cannot show which days the series has now" in text
+        assert awaits_confirmation(first) and "cannot show which days the series has now" in text
         assert "- day 11: 3 future occurrences: Mon 2026-11-30 14:00" in text
         assert fake.writes() == []
         done = await s.call("update_recurring_appointments", {**args, "confirmation_token": token_in(text)})
@@ -436,7 +436,7 @@ async def test_sandbox_series_created_through_the_server_then_deleted(
         series = {"location_id": NY, "schedule_id": MASTERCLASS, "client_schedule_id": series_id}
         first = await s.call("delete_recurring_appointments", series)
         text = text_of(first)
-        assert first.is_error and "cannot be undone" in text
+        assert awaits_confirmation(first) and "cannot be undone" in text
         done = structured(
             await s.call("delete_recurring_appointments", {**series, "confirmation_token": token_in(text)})
         )
@@ -496,7 +496,7 @@ async def test_sandbox_update_of_a_seeded_series_is_confirmed(
         }
         first = await s.call("update_recurring_appointments", args)
         text = text_of(first)
-        assert first.is_error and "any day it has that is not listed" in text
+        assert awaits_confirmation(first) and "any day it has that is not listed" in text
         assert seeded.day_ids == [311, 312]
         done = structured(
             await s.call("update_recurring_appointments", {**args, "confirmation_token": token_in(text)})

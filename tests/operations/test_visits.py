@@ -17,7 +17,7 @@ from mcp.types import (
     EmbeddedResource,
 )
 
-from tests.harness import mock_session, sandbox_session, text_of
+from tests.harness import awaits_confirmation, mock_session, sandbox_session, text_of
 from tests.operations.upstream import (
     NOT_FOUND_BARE,
     FakeUpstream,
@@ -378,7 +378,7 @@ async def test_update_visit_money_or_no_show_needs_confirmation(
     args = {"visit_id": VISIT_ID, "appointment_id": RECORD_ID, **extra}
     async with mock_session(fake) as s:
         first = await s.call("update_visit", args)
-        assert first.is_error
+        assert awaits_confirmation(first)
         text = text_of(first)
         assert "confirmation_token" in text
         assert "dev1" in text and "Haircut 55.00" in text and "2026-09-22 00:00" in text
@@ -542,7 +542,7 @@ async def test_sandbox_fast_payment_is_confirmed_then_pays_the_rest() -> None:
         args = {"visit_id": visit_id, "appointment_id": PART_PAID, "fast_payment": "cash"}
         first = await s.call("update_visit", args)
         text = text_of(first)
-        assert first.is_error and f"pay the remaining {before['remaining']:.2f} in cash" in text
+        assert awaits_confirmation(first) and f"pay the remaining {before['remaining']:.2f} in cash" in text
         assert s.sandbox.requests.find("PUT") == []
         done = structured(await s.call("update_visit", {**args, "confirmation_token": token_in(text)}))
         after = structured(await s.call("get_visit_details", ids))

@@ -247,12 +247,12 @@ def test_output_models_label_public_text_user_provided(tool: str, path: str, tal
 
 @pytest.mark.parametrize(("tool", "path"), USER_FIELDS, ids=[f"{t}:{p}" for t, p in USER_FIELDS])
 def test_published_output_schemas_label_public_text_user_provided(tool: str, path: str) -> None:
-    """tools/list publishes a one-level outline (to stay small); the top-level field that holds
-    public text carries the label for everything below it."""
+    """tools/list publishes the complete output schema: the field holding public text is labelled
+    where it sits (a gated tool's schema is `anyOf` its result and a confirmation request)."""
     published = tool_catalogue()[tool].output_schema
     assert published is not None
-    top = path.split(".", maxsplit=1)[0].removesuffix("[]")
-    assert says_user_provided(field_schema(published, top)), json.dumps(published)[:300]
+    result_shape = cast(list[dict[str, Any]], published.get("anyOf", [published]))[0]
+    assert says_user_provided(field_schema(result_shape, path)), json.dumps(published)[:300]
 
 
 async def test_upstream_error_text_is_cleaned_like_results() -> None:
