@@ -59,8 +59,6 @@ def _simplify(node: Any, *, in_properties: bool = False) -> Any:
     return out
 
 
-
-
 @functools.cache
 def output_schema(model: type[BaseModel], *alternatives: type[BaseModel]) -> JsonSchema:
     """The complete output schema of a tool: every nested object, item schema and required field.
