@@ -5,12 +5,18 @@ Each file starts with TOML front matter between `+++` lines (`name`, `title`, `d
 which `${argument}` is replaced by the caller's value. An optional argument the caller leaves out
 reads "(not given)". Installed wheels carry the files as `altegio_mcp/_prompts`; a source checkout
 reads the top-level `prompts/` folder.
+
+A prompt names only tools the running configuration serves: front matter `requires = [...]` hides
+the prompt when one of those tools is absent, and a body line that starts with `[if tool_a, tool_b]`
+is kept (without the marker) only when all the tools it lists are present.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
 from typing import Any, cast
@@ -28,6 +34,26 @@ class PromptFile:
     description: str
     arguments: tuple[PromptArgument, ...]
     template: str
+    requires: tuple[str, ...] = ()
+
+
+CONDITION = re.compile(r"^(?P<indent>\s*)\[if (?P<tools>[a-z_, ]+)\] ?")
+
+
+def for_tools(prompt: PromptFile, tools: Collection[str]) -> PromptFile | None:
+    """The prompt as it reads with these tools served; None when a tool it requires is absent."""
+    if any(name not in tools for name in prompt.requires):
+        return None
+    lines: list[str] = []
+    for line in prompt.template.splitlines():
+        match = CONDITION.match(line)
+        if match is None:
+            lines.append(line)
+            continue
+        needed = [name.strip() for name in match["tools"].split(",") if name.strip()]
+        if all(name in tools for name in needed):
+            lines.append(match["indent"] + line[match.end() :])
+    return replace(prompt, template="\n".join(lines) + "\n")
 
 
 def prompts_dir() -> Path:
@@ -60,6 +86,7 @@ def parse_prompt(text: str, source: str = "<prompt>") -> PromptFile:
         description=str(meta["description"]),
         arguments=arguments,
         template=body.strip() + "\n",
+        requires=tuple(str(name) for name in cast(list[Any], meta.get("requires", []))),
     )
 
 

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -25,7 +25,7 @@ from altegio_mcp.operations.base import Operation
 from altegio_mcp.ratelimit import fingerprint
 from altegio_mcp.runtime import Runtime
 from altegio_mcp.state import StateStore, StateUnavailable
-from altegio_mcp.timeutil import zone
+from altegio_mcp.timeutil import iso, offset_text, zone
 
 TTL_SECONDS = 60.0
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -111,7 +111,7 @@ def register_resources(server: MCPServer[Runtime], runtime: Runtime) -> None:
         "altegio://locations/{location_id}/profile",
         name="location_profile",
         title="Location profile",
-        description="Timezone, UTC offset, currency, address and opening hours (from the team's schedules).",
+        description="Local date and time now, timezone, UTC offset, currency, address and opening hours (from the team's schedules).",
         mime_type="application/json",
     )
     async def location_profile(location_id: str) -> str:  # pyright: ignore[reportUnusedFunction]
@@ -124,7 +124,7 @@ def register_resources(server: MCPServer[Runtime], runtime: Runtime) -> None:
             for item in listed.get("items", []):
                 if item.get("id") == loc and item.get("currency"):
                     profile["currency"] = item["currency"]
-            start = datetime.now(zone(str(profile.get("timezone") or "UTC"))).date()
+            start = runtime.clock().astimezone(zone(str(profile.get("timezone") or "UTC"))).date()
             week = await read_operation(
                 runtime,
                 "get_team_schedule",
@@ -138,7 +138,13 @@ def register_resources(server: MCPServer[Runtime], runtime: Runtime) -> None:
             profile["opening_hours_note"] = "Derived from team members' working hours for the next 7 days."
             return profile
 
-        return await cached(f"altegio://locations/{loc}/profile", build)
+        text = await cached(f"altegio://locations/{loc}/profile", build)
+        # "now" is read at every read, never from the minute-long cache.
+        profile = json.loads(text)
+        local = runtime.clock().astimezone(zone(str(profile.get("timezone") or "UTC")))
+        profile["now"] = iso(local)
+        profile["utc_offset"] = offset_text(local)
+        return json.dumps(profile, ensure_ascii=False, separators=(",", ":"))
 
     @server.resource(
         "altegio://locations/{location_id}/services",

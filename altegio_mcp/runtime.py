@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
+from altegio_mcp import timeutil
 from altegio_mcp.audit import AuditLog
 from altegio_mcp.client import AltegioClient
 from altegio_mcp.confirm import ConfirmationTokens
@@ -30,7 +31,9 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.state = state if state is not None else tokens.store
-        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        # "Now" for results: the wall clock (looked up per call, so tests can pin it), or the
+        # sandbox's own clock in sandbox mode.
+        self.clock: Callable[[], datetime] = clock or (lambda: timeutil.utc_now())  # noqa: PLW0108
         self.tokens = tokens
         self.audit = audit
         self.current_caller = current_caller

@@ -96,8 +96,8 @@ _LARGE = 1000
 
 
 def _lean(node: Any) -> Any:
-    """Drop `_ENFORCED_NOT_PUBLISHED` and caps at or above `_LARGE` (page 9999, count 200) from an
-    input schema; property *names* are never touched."""
+    """Drop `_ENFORCED_NOT_PUBLISHED`, caps at or above `_LARGE` (page 9999) and `default: false`
+    from an input schema; property *names* are never touched."""
     if isinstance(node, list):
         return [_lean(item) for item in cast(list[Any], node)]
     if not isinstance(node, dict):
@@ -107,8 +107,10 @@ def _lean(node: Any) -> Any:
     for key, value in obj.items():
         if key == "properties" and isinstance(value, dict):
             out[key] = {name: _lean(prop) for name, prop in cast(dict[str, Any], value).items()}
-        elif key in _ENFORCED_NOT_PUBLISHED or (
-            key == "maximum" and isinstance(value, int) and value >= _LARGE
+        elif (
+            key in _ENFORCED_NOT_PUBLISHED
+            or (key == "maximum" and isinstance(value, int) and value >= _LARGE)
+            or (key == "default" and value is False)  # an absent flag is off: no need to say so
         ):
             continue
         else:

@@ -40,7 +40,7 @@ from altegio_mcp.confirm import ConfirmationTokens
 from altegio_mcp.credentials import APP_NAME, Identity, resolve_credentials
 from altegio_mcp.operations import ALL_OPERATIONS, DEFAULT_TOOLSETS
 from altegio_mcp.operations.base import Caller
-from altegio_mcp.prompts import load_prompt_files, to_mcp_prompt
+from altegio_mcp.prompts import for_tools, load_prompt_files, to_mcp_prompt
 from altegio_mcp.resources import register_resources
 from altegio_mcp.runtime import Runtime
 from altegio_mcp.settings import Settings
@@ -243,6 +243,7 @@ def build_server(
         ),
         audit=AuditLog(audit_path),
         current_caller=current_caller or (lambda: caller),
+        # The sandbox's data is anchored on its own clock: "now" and "tomorrow" must agree with it.
         clock=upstream.sandbox.now if upstream.sandbox is not None else None,
     )
     operations = select_operations(ALL_OPERATIONS, settings, DEFAULT_TOOLSETS)
@@ -268,7 +269,10 @@ def build_server(
         log_level=settings.log_level,
         **(server_options or {}),
     )
+    served = {op.name for op in operations}
     for prompt in load_prompt_files():
-        server.add_prompt(to_mcp_prompt(prompt))
+        adapted = for_tools(prompt, served)  # hidden, or naming only the tools served here
+        if adapted is not None:
+            server.add_prompt(to_mcp_prompt(adapted))
     register_resources(server, runtime)
     return AltegioServer(mcp=server, runtime=runtime, upstream=upstream)

@@ -9,7 +9,7 @@ note that says so, which the tool result passes on.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _COMPACT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
@@ -51,7 +51,14 @@ def localize(value: datetime, tz: ZoneInfo) -> tuple[datetime, str | None]:
     (the repeated hour) takes the first occurrence, and the note says so.
     """
     if value.tzinfo is not None:
-        return value.astimezone(tz), None
+        local = value.astimezone(tz)
+        if local.utcoffset() == value.utcoffset():
+            return local, None
+        # Another zone's offset: say how it was read, so a time meant as local is caught.
+        return local, (
+            f"{value.isoformat(timespec='minutes')} carries another offset than the location's: "
+            f"read as {local:%a %Y-%m-%d %H:%M} {tz.key} local time ({offset_text(local)})"
+        )
     first = value.replace(tzinfo=tz, fold=0)
     second = value.replace(tzinfo=tz, fold=1)
     round_trip = first.astimezone(ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None)
@@ -95,3 +102,13 @@ def span(start: str | None, end: str | None) -> str:
         text += f"–{datetime.fromisoformat(end):%H:%M}"
     offset = offset_text(begin)
     return f"{text} ({offset})" if offset else text
+
+
+def utc_now() -> datetime:
+    """The wall clock, aware (UTC)."""
+    return datetime.now(UTC)
+
+
+def now_text(value: datetime) -> str:
+    """The line a result opens with to say what "now" is: `Now there: Fri 2026-11-27 07:00 (-05:00).`"""
+    return f"Now there: {value:%a %Y-%m-%d %H:%M} ({offset_text(value)})."

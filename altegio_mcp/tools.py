@@ -125,7 +125,7 @@ def argument_model(op: AnyOperation) -> type[ArgModelBase]:
             Field(
                 default=None,
                 max_length=200,
-                description="From a confirmation request, once the person agreed.",
+                description="From a confirmation request, once agreed.",
             ),
         )
     model = create_model(f"{op.name}_arguments", __base__=(op.input_model, ArgModelBase), **extra)
@@ -290,8 +290,10 @@ async def invoke(
         journal.close(exc.outcome if isinstance(exc, WriteOutcome) else f"error: {type(exc).__name__}")
         log.info("%s failed: %s", op.name, type(exc).__name__)
         suffix = SANDBOX_TAG if runtime.settings.sandbox else ""
-        # Altegio's own words (meta.message, field errors) are public text too: cleaned like results.
-        raise ToolError(cast(str, clean_text(exc.model_message())) + suffix) from exc
+        # Altegio's own words (meta.message, field errors) are public text too: cleaned like results;
+        # how inputs were read (a time in another zone's offset) explains many refusals.
+        read_as = "".join(f" Note: {note}." for note in octx.notes)
+        raise ToolError(cast(str, clean_text(exc.model_message())) + read_as + suffix) from exc
     except ValidationError as exc:
         journal.close("done (answer unreadable)")
         raise ToolError(

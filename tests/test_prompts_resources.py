@@ -108,3 +108,44 @@ async def test_resources_are_cached_briefly() -> None:
         before = len(list(s.sandbox.requests))
         await s.client.read_resource(uri)
         assert len(list(s.sandbox.requests)) == before
+
+
+TOOLSET_NAMES = sorted({op.toolset for op in ALL_OPERATIONS})
+CONFIGURATIONS: list[dict[str, object]] = [
+    {"toolsets": ["default"]},
+    {"toolsets": ["all"]},
+    {"toolsets": ["default"], "read_only": True},
+    {"toolsets": ["default"], "exclude_tools": ["get_appointment", "get_client", "search_clients"]},
+    *({"toolsets": [name]} for name in TOOLSET_NAMES),
+    {"toolsets": ["reviews", "clients"]},
+]
+
+
+@pytest.mark.parametrize("config", CONFIGURATIONS, ids=lambda c: json.dumps(c, separators=(",", ":")))
+async def test_prompts_name_only_tools_the_configuration_serves(config: dict[str, object]) -> None:
+    """A prompt adapts to the tools served (lines naming an absent tool drop out) or is hidden
+    (a tool it cannot work without is absent); what is listed never names a missing tool."""
+    async with sandbox_session(**config) as s:
+        served = {t.name for t in (await s.client.list_tools()).tools}
+        listed = (await s.client.list_prompts()).prompts
+        for prompt in listed:
+            arguments = {a.name: "x" for a in prompt.arguments or [] if a.required}
+            got = await s.client.get_prompt(prompt.name, arguments)
+            text = "".join(m.content.text for m in got.messages if isinstance(m.content, TextContent))
+            named = set(TOOL_LIKE.findall(text)) & TOOL_NAMES
+            assert named <= served, (prompt.name, sorted(named - served))
+            assert "[if " not in text, prompt.name
+        shown = {p.name for p in listed}
+        for prompt in load_prompt_files():
+            assert (prompt.name in shown) == (set(prompt.requires) <= served), prompt.name
+
+
+async def test_answer_review_names_add_client_comment_only_when_served() -> None:
+    async def review_prompt(**config: object) -> str:
+        async with sandbox_session(**config) as s:
+            got = await s.client.get_prompt("answer_review", {})
+        return "".join(m.content.text for m in got.messages if isinstance(m.content, TextContent))
+
+    assert "add_client_comment" not in await review_prompt(toolsets=["default"])
+    assert "add_client_comment" in await review_prompt(toolsets=["all"])
+    assert "no way to reply to a review" in await review_prompt(toolsets=["default"])

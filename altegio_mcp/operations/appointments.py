@@ -16,6 +16,7 @@ from pydantic import Field, WithJsonSchema
 
 from altegio_mcp.errors import InvalidArgument, NotFound, Target, ValidationFailed
 from altegio_mcp.operations.base import (
+    NOW_DESCRIPTION,
     RAW_JSON,
     AllowPast,
     AppointmentId,
@@ -66,7 +67,7 @@ from altegio_mcp.operations.records import (
     to_appointment,
 )
 from altegio_mcp.operations.support import check_date_order, location_target
-from altegio_mcp.timeutil import zone
+from altegio_mcp.timeutil import now_text, zone
 
 ANY = RAW_JSON
 
@@ -82,6 +83,7 @@ def _appointment_target(location_id: int | None, appointment_id: int) -> Target:
 
 class AppointmentList(Result):
     location_id: int | None = None
+    now: str | None = Field(default=None, description=NOW_DESCRIPTION)
     timezone: str | None = Field(default=None, description="IANA zone the times are in.")
     items: list[Appointment]
     meta: PageMeta
@@ -107,6 +109,8 @@ def render_list(out: AppointmentList) -> str:
     lines = [f"{head}, page {meta.page}:"] + [describe(a) for a in out.items]
     if not out.items:
         lines = [f"No appointments match (page {meta.page})."]
+    if out.now:
+        lines.append(now_text(datetime.fromisoformat(out.now)))
     return "\n".join([*lines, *next_page_hint(meta), *out.notes])
 
 
@@ -211,7 +215,11 @@ async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> Appointm
     )
     items = [_listed(w, tz, a) for w in res.data]
     return AppointmentList(
-        location_id=loc, timezone=tz.key, items=items, meta=page_meta(res.meta, a.page, a.count, len(items))
+        location_id=loc,
+        now=await ctx.now_at(loc),
+        timezone=tz.key,
+        items=items,
+        meta=page_meta(res.meta, a.page, a.count, len(items)),
     )
 
 
@@ -491,7 +499,7 @@ OPERATIONS = (
     Operation(
         name="create_appointment",
         title="Book an appointment",
-        description="Book an appointment (legacy: record) with a team member (staff); take the time from list_free_times. Busy slots are refused with free times.",
+        description="Book an appointment (legacy: record) with a team member (staff) at a time from list_free_times; a busy slot is refused with free times.",
         method="POST",
         path="/records/{location_id}",
         input_model=CreateAppointmentArgs,

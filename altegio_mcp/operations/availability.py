@@ -9,13 +9,14 @@ toolset's other tools live beside this module: who and what can be booked online
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import Field, JsonValue, TypeAdapter
 
-from altegio_mcp.errors import InvalidArgument
+from altegio_mcp.errors import AltegioError, InvalidArgument
 from altegio_mcp.operations.base import (
+    NOW_DESCRIPTION,
     RAW_JSON,
     Args,
     LocationId,
@@ -37,9 +38,11 @@ from altegio_mcp.operations.support import (
     bookable_slots,
     check_date_order,
     member_target,
+    service_durations,
+    team_names,
     whole_minutes,
 )
-from altegio_mcp.timeutil import iso
+from altegio_mcp.timeutil import iso, now_text
 
 TOOLSET = "availability"
 
@@ -65,9 +68,43 @@ class FreeTime(Out):
 class FreeTimes(Result):
     location_id: int
     team_member_id: int
+    team_member: str | None = Field(default=None, description="The team member's name.")
     date: str
+    now: str | None = Field(default=None, description=NOW_DESCRIPTION)
     timezone: str = Field(description="IANA zone of the location.")
     items: list[FreeTime]
+    reason: str | None = Field(
+        default=None,
+        description="Why there are none: day off, service not offered by this team member, or fully booked.",
+    )
+    nearest_date: str | None = Field(
+        default=None, description="Nearest later day with free times, same team member and services."
+    )
+
+
+async def why_no_free_times(ctx: OpContext, loc: int, a: ListFreeTimesArgs, out: FreeTimes) -> None:
+    """Say why a day has no free times, and the nearest day that has some."""
+    who = out.team_member or f"team member {a.team_member_id}"
+    offered = await service_durations(ctx, loc, a.team_member_id)
+    missing = [s for s in a.service_ids if s not in offered]
+    if missing:
+        ids = ", ".join(map(str, missing))
+        out.reason = (
+            f"service not offered: {who} does not perform service {ids}; "
+            f"list_team_members with service_id finds who does"
+        )
+        return
+    bookable, working = await fetch_book_dates(ctx, loc, a.team_member_id, a.service_ids, day=a.date)
+    later = [d for d in bookable if d > out.date]
+    if not later:  # the answer covers one month: look into the next one
+        next_month = (a.date.replace(day=1) + timedelta(days=32)).replace(day=1)
+        more, _ = await fetch_book_dates(ctx, loc, a.team_member_id, a.service_ids, day=next_month)
+        later = [d for d in more if d > out.date]
+    out.nearest_date = later[0] if later else None
+    if out.date not in working:
+        out.reason = f"day off: {who} does not work on {a.date:%a %Y-%m-%d}"
+    else:
+        out.reason = f"fully booked: {who} has no free time left for these services on {a.date:%a %Y-%m-%d}"
 
 
 async def list_free_times(ctx: OpContext, a: ListFreeTimesArgs) -> FreeTimes:
@@ -78,21 +115,40 @@ async def list_free_times(ctx: OpContext, a: ListFreeTimesArgs) -> FreeTimes:
         FreeTime(datetime=iso(s.start), time=f"{s.start:%H:%M}", length_minutes=whole_minutes(s.length))
         for s in slots
     ]
-    return FreeTimes(
+    names = await team_names(ctx, loc)
+    out = FreeTimes(
         location_id=loc,
         team_member_id=a.team_member_id,
+        team_member=names.get(a.team_member_id),
         date=a.date.isoformat(),
+        now=await ctx.now_at(loc),
         timezone=tz.key,
         items=items,
     )
+    if not items:
+        try:
+            await why_no_free_times(ctx, loc, a, out)
+        except AltegioError:  # the reason is a courtesy; the empty answer stands
+            out.reason = None
+    return out
 
 
 def render_free_times(out: FreeTimes) -> str:
     day = date.fromisoformat(out.date)
-    head = f"team member {out.team_member_id} on {day:%a %Y-%m-%d} ({out.timezone}"
+    who = (
+        f"{out.team_member} (#{out.team_member_id})"
+        if out.team_member
+        else f"team member {out.team_member_id}"
+    )
+    head = f"{who} on {day:%a %Y-%m-%d} ({out.timezone}"
+    now = f" {now_text(datetime.fromisoformat(out.now))}" if out.now else ""
     if not out.items:
-        line = f"No free times for {head}); list_bookable_dates shows days that have some."
-        return "\n".join([line, *out.notes])
+        line = f"No free times for {head}): {out.reason or 'reason unknown; list_bookable_dates shows days that have some'}."
+        if out.nearest_date:
+            line += f" Nearest day with free times: {date.fromisoformat(out.nearest_date):%a %Y-%m-%d}."
+        elif out.reason and not out.reason.startswith("service"):
+            line += " No free day found in the next weeks; try another team member."
+        return "\n".join([line + now, *out.notes])
     lengths = {item.length_minutes for item in out.items}
     length = f", {lengths.pop()} min" if len(lengths) == 1 and None not in lengths else ""
     offsets = {item.datetime[19:] for item in out.items}
@@ -106,7 +162,7 @@ def render_free_times(out: FreeTimes) -> str:
     else:  # a DST change inside the day: give each start in full
         times = ", ".join(item.datetime for item in out.items)
         line = f"Free times for {head}{length}): {times}. Book one with create_appointment as written."
-    return "\n".join([line, *out.notes])
+    return "\n".join([line + now, *out.notes])
 
 
 # --- list_bookable_dates (GET /book_dates) --------------------------------------------------------
@@ -129,6 +185,8 @@ class WireBookDates(Wire):
 class BookableDates(Result):
     location_id: int
     team_member_id: int | None = None
+    team_member: str | None = Field(default=None, description="The team member's name.")
+    now: str | None = Field(default=None, description=NOW_DESCRIPTION)
     bookable_dates: list[str] = Field(description="YYYY-MM-DD with free times.")
     working_dates: list[str] = Field(description="YYYY-MM-DD with working hours.")
 
@@ -142,37 +200,62 @@ async def list_bookable_dates(ctx: OpContext, a: ListBookableDatesArgs) -> Booka
         field = "date_to" if a.date_to is None else "date_from"
         raise InvalidArgument(field, "date_from and date_to go together; give both, or only date for a month")
     check_date_order(a.date_from, a.date_to, start_field="date_from", end_field="date_to")
-    await ctx.zone(loc)
+    now = await ctx.now_at(loc)
+    day_range = (a.date_from, a.date_to) if a.date_from and a.date_to else None
+    if day_range and a.date:
+        ctx.notes.append("date was not sent: date_from/date_to set the range.")
+    bookable, working = await fetch_book_dates(
+        ctx,
+        loc,
+        a.team_member_id,
+        a.service_ids or [],
+        day=None if day_range else a.date,
+        day_range=day_range,
+    )
+    names = await team_names(ctx, loc) if a.team_member_id else {}
+    return BookableDates(
+        location_id=loc,
+        team_member_id=a.team_member_id,
+        team_member=names.get(a.team_member_id) if a.team_member_id else None,
+        now=now,
+        bookable_dates=bookable,
+        working_dates=working,
+    )
+
+
+async def fetch_book_dates(
+    ctx: OpContext,
+    loc: int,
+    team_member_id: int | None,
+    service_ids: list[int],
+    *,
+    day: date | None = None,
+    day_range: tuple[date, date] | None = None,
+) -> tuple[list[str], list[str]]:
+    """`GET /book_dates`: the days with free times and the working days (YYYY-MM-DD)."""
     params: dict[str, Any] = {
-        "service_ids[]": [str(s) for s in a.service_ids or []] or None,
-        "staff_id": a.team_member_id,
+        "service_ids[]": [str(s) for s in service_ids] or None,
+        "staff_id": team_member_id,
     }
-    if a.date_from and a.date_to:
-        params |= {"date_from": a.date_from.isoformat(), "date_to": a.date_to.isoformat()}
-        if a.date:
-            ctx.notes.append("date was not sent: date_from/date_to set the range.")
-    elif a.date:
-        params["date"] = a.date.isoformat()
+    if day_range is not None:
+        params |= {"date_from": day_range[0].isoformat(), "date_to": day_range[1].isoformat()}
+    elif day is not None:
+        params["date"] = day.isoformat()
     res = await ctx.call(
         "GET",
         f"/book_dates/{loc}",
         ANY,
         params=params,
         partner_only=True,
-        target=member_target(loc, a.team_member_id),
+        target=member_target(loc, team_member_id),
     )
     raw = first_of(res.data)
     wire = BOOK_DATES.validate_python(raw if isinstance(raw, dict) else {})
-    return BookableDates(
-        location_id=loc,
-        team_member_id=a.team_member_id,
-        bookable_dates=api_dates(wire.booking_dates),
-        working_dates=api_dates(wire.working_dates),
-    )
+    return api_dates(wire.booking_dates), api_dates(wire.working_dates)
 
 
 def render_bookable_dates(out: BookableDates) -> str:
-    who = f" with team member {out.team_member_id}" if out.team_member_id else ""
+    who = f" with {out.team_member or 'team member'} (#{out.team_member_id})" if out.team_member_id else ""
     if out.bookable_dates:
         line = (
             f"Bookable dates at location {out.location_id}{who} ({len(out.bookable_dates)}): "
@@ -181,6 +264,8 @@ def render_bookable_dates(out: BookableDates) -> str:
     else:
         line = f"No bookable dates at location {out.location_id}{who} in this range."
     lines = [line, f"Working dates ({len(out.working_dates)}): {', '.join(out.working_dates) or 'none'}."]
+    if out.now:
+        lines.append(now_text(datetime.fromisoformat(out.now)))
     return "\n".join(lines + out.notes)
 
 

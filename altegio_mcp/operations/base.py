@@ -46,7 +46,7 @@ from altegio_mcp.errors import (
     WriteOutcomeUnknown,
 )
 from altegio_mcp.text import USER_TEXT_NOTE, clean_text
-from altegio_mcp.timeutil import TimeError, localize, zone
+from altegio_mcp.timeutil import TimeError, iso, localize, zone
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 Kind = Literal["read", "write", "destructive"]
@@ -113,7 +113,7 @@ AllowPast = Annotated[bool, Field(default=False)]  # the name says it; a refusal
 Page = Annotated[int, Field(default=1, ge=1, le=9999)]
 Detail = Annotated[
     bool,
-    Field(default=False, description="Add every Altegio field (long)."),
+    Field(default=False, description="Every Altegio field (long)."),
 ]
 
 
@@ -191,6 +191,9 @@ class Attachment:
     uri: str
     mime_type: str
     data: bytes
+
+
+NOW_DESCRIPTION = "The location's current local date and time, ISO 8601 with offset."
 
 
 class Result(Out):
@@ -359,6 +362,10 @@ class OpContext:
     async def zone(self, location_id: int) -> ZoneInfo:
         info = await self.locations.get(location_id)
         return zone(info.timezone)
+
+    async def now_at(self, location_id: int) -> str:
+        """The location's current local date and time, ISO 8601 with its offset."""
+        return iso(self.now().astimezone(await self.zone(location_id)))
 
     async def local_time(self, location_id: int, value: datetime, field_name: str = "datetime") -> datetime:
         """The location-local, offset-carrying form of an input time; a naive one adds a note."""

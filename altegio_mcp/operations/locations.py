@@ -8,12 +8,13 @@ opening hours, so none is invented here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import Field, JsonValue, TypeAdapter
 
 from altegio_mcp.errors import AuthenticationFailed, ConfigurationError, Target
 from altegio_mcp.operations.base import (
+    NOW_DESCRIPTION,
     RAW_JSON,
     Args,
     Detail,
@@ -33,7 +34,7 @@ from altegio_mcp.operations.base import (
     wire_fields,
 )
 from altegio_mcp.operations.support import location_target
-from altegio_mcp.timeutil import TimeError, offset_text, zone
+from altegio_mcp.timeutil import TimeError, iso, now_text, offset_text, zone
 
 TOOLSET = "account"
 LOGIN_HINT = "no user token: run `altegio-mcp login` (or set ALTEGIO_USER_TOKEN)"
@@ -41,11 +42,6 @@ GET_NOTE = (
     "Currency is only on list_locations. Altegio v1 has no structured opening hours for a location: "
     "team-member schedules show when it works."
 )
-
-
-def clock() -> datetime:
-    """The wall clock the "UTC offset now" is read from."""
-    return datetime.now(UTC)
 
 
 class WireLocation(Wire):
@@ -72,24 +68,33 @@ class Location(Out):
     phone: str | None = None
     timezone: str | None = Field(default=None, description="IANA zone of the location's times.")
     utc_offset: str | None = Field(default=None, description="UTC offset in force now, e.g. -05:00.")
+    now: str | None = Field(default=None, description=NOW_DESCRIPTION)
     currency: str | None = None
     details: dict[str, JsonValue] | None = None
 
 
-def current_offset(tz_name: str | None, hours: float | None = None) -> str | None:
-    """`-05:00` for the zone now; Altegio's numeric hour offset only when the zone is unknown."""
+def local_now(tz_name: str | None, now: datetime) -> datetime | None:
+    """The location's wall clock now, when its zone is known."""
     if tz_name:
         try:
-            return offset_text(clock().astimezone(zone(tz_name)))
+            return now.astimezone(zone(tz_name))
         except TimeError:
-            pass
+            return None
+    return None
+
+
+def current_offset(local: datetime | None, hours: float | None = None) -> str | None:
+    """`-05:00` for the zone now; Altegio's numeric hour offset only when the zone is unknown."""
+    if local is not None:
+        return offset_text(local)
     if hours is None:
         return None
     minutes = round(abs(hours) * 60)
     return f"{'-' if hours < 0 else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def to_location(wire: WireLocation, *, detail: bool = False) -> Location:
+def to_location(wire: WireLocation, now: datetime, *, detail: bool = False) -> Location:
+    local = local_now(wire.timezone_name, now)
     return Location(
         id=wire.id,
         title=wire.title,
@@ -97,7 +102,8 @@ def to_location(wire: WireLocation, *, detail: bool = False) -> Location:
         address=wire.address or None,
         phone=wire.phone or None,
         timezone=wire.timezone_name or None,
-        utc_offset=current_offset(wire.timezone_name, wire.timezone),
+        utc_offset=current_offset(local, wire.timezone),
+        now=iso(local) if local is not None else None,
         currency=wire.currency_short_title or None,
         details=wire_fields(wire) if detail else None,
     )
@@ -123,6 +129,8 @@ def describe(loc: Location) -> str:
         parts.append(place)
     if loc.timezone:
         parts.append(f"{loc.timezone} (UTC{loc.utc_offset or '?'})")
+    if loc.now:
+        parts.append(f"now {datetime.fromisoformat(loc.now):%a %Y-%m-%d %H:%M}")
     if loc.currency:
         parts.append(f"currency {loc.currency}")
     if loc.phone:
@@ -139,6 +147,10 @@ class WhoAmI(Result):
     token_source: str | None = Field(default=None, description="Where the user token came from.")
     has_user_token: bool
     default_location_id: int | None = None
+    now: str | None = Field(
+        default=None,
+        description="Current local date and time at the default location (else the first), ISO 8601 with offset.",
+    )
     locations: list[Location] = Field(default_factory=list[Location], description="Locations it can manage.")
 
 
@@ -164,7 +176,10 @@ async def whoami(ctx: OpContext, _a: NoArgs) -> WhoAmI:
         return out
     for wire in res.data:
         remember(ctx, wire)
-    out.locations = [to_location(w) for w in res.data if granted(ctx, w)]
+    now = ctx.now()
+    out.locations = [to_location(w, now) for w in res.data if granted(ctx, w)]
+    home = next((loc for loc in out.locations if loc.id == ctx.default_location_id), None)
+    out.now = (home or (out.locations[0] if out.locations else Location(id=0))).now
     return out
 
 
@@ -179,6 +194,8 @@ def render_whoami(out: WhoAmI) -> str:
     )
     token = f"user token: {out.token_source}" if out.has_user_token else "no user token"
     lines = [f"{who}; {token}."]
+    if out.now:
+        lines.append(now_text(datetime.fromisoformat(out.now)))
     if out.default_location_id is not None:
         lines.append(f"Default location: {out.default_location_id}.")
     if out.locations:
@@ -211,7 +228,8 @@ async def list_locations(ctx: OpContext, a: ListLocationsArgs) -> LocationList:
     res = await ctx.call("GET", "/companies", LOCATIONS, params=params, partner_only=not a.my)
     for wire in res.data:
         remember(ctx, wire)
-    items = [to_location(w, detail=a.detail) for w in res.data if granted(ctx, w)]
+    now = ctx.now()
+    items = [to_location(w, now, detail=a.detail) for w in res.data if granted(ctx, w)]
     return LocationList(items=items, meta=page_meta(res.meta, a.page, a.count, len(items)))
 
 
@@ -244,7 +262,7 @@ async def get_location(ctx: OpContext, a: GetLocationArgs) -> LocationResult:
     )
     wire = ONE_LOCATION.validate_python(first_of(res.data))
     remember(ctx, wire)
-    out = LocationResult(location=to_location(wire, detail=a.detail))
+    out = LocationResult(location=to_location(wire, ctx.now(), detail=a.detail))
     out.notes.append(GET_NOTE)
     return out
 

@@ -59,7 +59,11 @@ ClientScheduleId = Annotated[
 ]
 DayIds = Annotated[
     list[Annotated[int, Field(ge=1)]],
-    Field(min_length=1, max_length=7, description="Schedule day ids (1-7); see find_schedule."),
+    Field(
+        min_length=1,
+        max_length=7,
+        description="Schedule day ids from find_schedule (e.g. 311), not weekdays.",
+    ),
 ]
 
 
@@ -354,7 +358,9 @@ class UpdateRecurringArgs(Args):
     location_id: LocationId
     schedule_id: ScheduleId
     client_schedule_id: ClientScheduleId
-    schedule_day_ids: DayIds = Field(description="The full new set of day ids; others detach.")
+    schedule_day_ids: DayIds = Field(
+        description="Full new set of schedule day ids (find_schedule); others detach."
+    )
 
 
 async def preview_update(ctx: OpContext, a: UpdateRecurringArgs) -> str:

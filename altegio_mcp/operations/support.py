@@ -13,6 +13,8 @@ recognised too (`idempotency.py`).
 
 from __future__ import annotations
 
+import time as time_module
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +24,7 @@ from zoneinfo import ZoneInfo
 from pydantic import JsonValue, TypeAdapter
 
 from altegio_mcp.errors import (
+    AltegioError,
     APIStatusError,
     InvalidArgument,
     NotFound,
@@ -78,6 +81,36 @@ class Slot:
 
     start: datetime
     length: int | None
+
+
+class WireMemberName(Wire):
+    id: int
+    name: str | None = None
+
+
+MEMBER_NAMES = TypeAdapter(list[WireMemberName])
+NAMES_TTL_SECONDS = 300.0
+_names: weakref.WeakKeyDictionary[object, dict[int, tuple[float, dict[int, str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def team_names(ctx: OpContext, location_id: int) -> dict[int, str]:
+    """Team member names by id (`GET /staff/{location_id}`), so results can put a name next to
+    every id the model relays; kept five minutes per running server."""
+    cache = _names.setdefault(ctx.locations, {})
+    hit = cache.get(location_id)
+    if hit is not None and time_module.monotonic() - hit[0] < NAMES_TTL_SECONDS:
+        return hit[1]
+    try:
+        res = await ctx.call(
+            "GET", f"/staff/{location_id}", MEMBER_NAMES, target=location_target(location_id)
+        )
+    except AltegioError:  # names are a courtesy: the ids stand on their own
+        return {}
+    names = {m.id: m.name for m in res.data if m.name}
+    cache[location_id] = (time_module.monotonic(), names)
+    return names
 
 
 SERVICES = TypeAdapter(list[WireService])

@@ -29,6 +29,7 @@ from altegio_mcp.operations.base import (
     empty_is_none,
     wire_fields,
 )
+from altegio_mcp.operations.catalog import ONE_SERVICE
 from altegio_mcp.operations.support import location_target, member_target, pick_by_id
 from altegio_mcp.text import one_line
 
@@ -112,20 +113,35 @@ def describe(m: TeamMember) -> str:
 
 class ListTeamMembersArgs(Args):
     location_id: LocationId
+    service_id: int | None = Field(default=None, ge=1, description="Only those who perform this service.")
     include_unavailable: bool = Field(default=False, description="Also fired, removed and hidden ones.")
     detail: Detail
 
 
 class TeamMemberList(Result):
     location_id: int
+    service_id: int | None = Field(default=None, description="The service the list is filtered by.")
     items: list[TeamMember]
+
+
+async def service_team(ctx: OpContext, loc: int, service_id: int) -> set[int]:
+    """Who performs a service: the service's own team list (`GET /company/{id}/services/{id}`);
+    Altegio's team list has no service filter."""
+    path = f"/company/{loc}/services/{service_id}"
+    target = Target("service", str(service_id), loc, "list_services")
+    res = await ctx.call("GET", path, RAW_JSON, target=target)
+    wire = pick_by_id(ONE_SERVICE, res.data, service_id, what="service", path=path, target=target)
+    return {member.id for member in wire.staff}
 
 
 async def list_team_members(ctx: OpContext, a: ListTeamMembersArgs) -> TeamMemberList:
     loc = ctx.location_id(a.location_id)
     res = await ctx.call("GET", f"/staff/{loc}", TEAM, target=location_target(loc))
     members = [to_member(w, detail=a.detail) for w in res.data]
-    out = TeamMemberList(location_id=loc, items=members)
+    if a.service_id is not None:
+        performers = await service_team(ctx, loc, a.service_id)
+        members = [m for m in members if m.id in performers]
+    out = TeamMemberList(location_id=loc, service_id=a.service_id, items=members)
     if not a.include_unavailable:
         out.items = [m for m in members if not unavailable(m)]
         left_out = len(members) - len(out.items)
@@ -137,9 +153,10 @@ async def list_team_members(ctx: OpContext, a: ListTeamMembersArgs) -> TeamMembe
 
 
 def render_list(out: TeamMemberList) -> str:
+    who = f" performing service {out.service_id}" if out.service_id else ""
     if not out.items:
-        return "\n".join([f"No team members at location {out.location_id}.", *out.notes])
-    head = f"{len(out.items)} team members at location {out.location_id}:"
+        return "\n".join([f"No team members{who} at location {out.location_id}.", *out.notes])
+    head = f"{len(out.items)} team members{who} at location {out.location_id}:"
     return "\n".join([head, *(describe(m) for m in out.items), *out.notes])
 
 
@@ -175,7 +192,7 @@ OPERATIONS = (
     Operation(
         name="list_team_members",
         title="List team members",
-        description="List a location's team members (legacy: staff, masters): specialization, position, bookable.",
+        description="List a location's team members (legacy: staff, masters), optionally those performing a service: specialization, position, bookable.",
         method="GET",
         path="/staff/{location_id}",
         input_model=ListTeamMembersArgs,

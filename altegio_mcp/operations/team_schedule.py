@@ -8,7 +8,7 @@ daylight-saving change falls inside the range.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import Field, TypeAdapter, field_validator
@@ -16,6 +16,7 @@ from pydantic import Field, TypeAdapter, field_validator
 from altegio_mcp.errors import InvalidArgument
 from altegio_mcp.operations.availability import TOOLSET
 from altegio_mcp.operations.base import (
+    NOW_DESCRIPTION,
     RAW_JSON,
     Args,
     Ids,
@@ -34,6 +35,7 @@ from altegio_mcp.operations.support import (
     clock_text,
     free_spans,
     location_target,
+    team_names,
     utc_offset,
     wire_list,
 )
@@ -93,6 +95,7 @@ class BusySpan(Span):
 
 class ScheduleDay(Out):
     team_member_id: int
+    team_member: str | None = Field(default=None, description="The team member's name.")
     date: str
     working: list[Span]
     busy: list[BusySpan]
@@ -101,6 +104,7 @@ class ScheduleDay(Out):
 
 class TeamSchedule(Result):
     location_id: int
+    now: str | None = Field(default=None, description=NOW_DESCRIPTION)
     timezone: str
     utc_offset: str = Field(description="Offset of the local times, e.g. -05:00.")
     items: list[ScheduleDay]
@@ -162,6 +166,10 @@ async def get_team_schedule(ctx: OpContext, a: GetTeamScheduleArgs) -> TeamSched
     )
     days = [_schedule_day(w) for w in SCHEDULE.validate_python(wire_list(res.data))]
     days.sort(key=lambda d: (d.date, d.team_member_id))
+    if days:
+        names = await team_names(ctx, loc)
+        for d in days:
+            d.team_member = names.get(d.team_member_id)
     offset = utc_offset(tz, a.start_date)
     day = a.start_date
     while day < end:
@@ -169,7 +177,9 @@ async def get_team_schedule(ctx: OpContext, a: GetTeamScheduleArgs) -> TeamSched
         if (changed := utc_offset(tz, day)) != offset:
             ctx.notes.append(f"The UTC offset is {changed} from {day} (daylight saving); times stay local.")
             break
-    return TeamSchedule(location_id=loc, timezone=tz.key, utc_offset=offset, items=days)
+    return TeamSchedule(
+        location_id=loc, now=await ctx.now_at(loc), timezone=tz.key, utc_offset=offset, items=days
+    )
 
 
 def _span_text(spans: list[Span]) -> str:
@@ -180,9 +190,12 @@ def render_team_schedule(out: TeamSchedule) -> str:
     head = f"Team schedules at location {out.location_id}, local times ({out.timezone}, UTC{out.utc_offset}):"
     if not out.items:
         return "\n".join([f"No schedules found at location {out.location_id}.", *out.notes])
+    if out.now:
+        head = head.removesuffix(":") + f"; now {datetime.fromisoformat(out.now):%a %Y-%m-%d %H:%M}:"
     lines = [head]
     for d in out.items:
-        label = f"#{d.team_member_id} {date.fromisoformat(d.date):%a %Y-%m-%d}"
+        who = f"{d.team_member} #{d.team_member_id}" if d.team_member else f"#{d.team_member_id}"
+        label = f"{who} {date.fromisoformat(d.date):%a %Y-%m-%d}"
         if not d.working and not d.busy:
             lines.append(f"{label}: off")
             continue

@@ -78,6 +78,9 @@ class VisitResult(Result):
 class UpdatedVisit(Result):
     visit: VisitInfo
     changed: list[str] = Field(description="What this call changed.")
+    paid: float | None = Field(default=None, description="Sum of the payments after this call.")
+    due: float | None = Field(default=None, description="Sum of the items' final prices, when listed.")
+    remaining: float | None = Field(default=None, description="due - paid; negative = overpaid.")
 
 
 class VisitDetails(Result):
@@ -117,6 +120,9 @@ def render_updated(out: UpdatedVisit) -> str:
     changed = ", ".join(out.changed) or "nothing"
     lines = [f"Updated ({changed}). {_visit_head(out.visit)}"]
     lines += [f"  {describe(a)}" for a in out.visit.appointments]
+    if out.paid is not None:
+        due = f" of {money(out.due)} due, remaining {money(out.remaining)}" if out.due is not None else ""
+        lines.append(f"Paid {money(out.paid)}{due}.")
     return "\n".join(lines + out.notes)
 
 
@@ -232,7 +238,10 @@ class UpdateVisitArgs(Args):
     delete_payment_ids: list[Annotated[int, Field(ge=1)]] | None = Field(
         default=None, max_length=20, description="Payment ids to delete; see get_visit_details."
     )
-    fast_payment: FastPayment | None = Field(default=None, description="Pay the whole remaining balance.")
+    fast_payment: FastPayment | None = Field(
+        default=None,
+        description="Pay all that remains, in cash or by card; *_with_receipt also prints a fiscal receipt.",
+    )
     # The models validate in full; the schema the model reads is their one-line summary.
     prices: Annotated[
         list[CheckoutPrice] | None,
@@ -462,7 +471,12 @@ async def update_visit(ctx: OpContext, a: UpdateVisitArgs) -> UpdatedVisit:
     )
     # The PUT's answer has no documented body: read the visit again to show what it is now.
     fresh = await fetch_visit(ctx, a.visit_id)
-    return UpdatedVisit(visit=await to_visit(ctx, a.visit_id, fresh), changed=changed)
+    visit = await to_visit(ctx, a.visit_id, fresh)
+    out = UpdatedVisit(visit=visit, changed=changed)
+    loc = record.company_id or visit.location_id
+    if loc:  # what is paid and what remains, after this call
+        out.paid, out.due, out.remaining = totals(await fetch_details(ctx, loc, a.appointment_id, a.visit_id))
+    return out
 
 
 def _contains(added: list[float], wanted: list[float]) -> bool:

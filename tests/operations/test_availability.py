@@ -194,7 +194,43 @@ async def test_no_free_times_points_to_bookable_dates() -> None:
         )
     assert not result.is_error
     assert "No free times" in text_of(result)
-    assert "list_bookable_dates" in text_of(result)
+    assert "list_bookable_dates" in text_of(result)  # the reason could not be read
+
+
+@pytest.mark.parametrize(
+    ("working", "offered", "reason"),
+    [
+        (["2026-11-30"], [1], "day off: "),
+        (["2026-11-29", "2026-11-30"], [1], "fully booked: "),
+        (["2026-11-29", "2026-11-30"], [7], "service not offered: "),
+    ],
+    ids=["day-off", "fully-booked", "not-offered"],
+)
+async def test_no_free_times_says_why_and_the_nearest_day(
+    working: list[str], offered: list[int], reason: str
+) -> None:
+    up = Upstream(
+        {
+            "GET /book_times/1/2101/2026-11-29": envelope([]),
+            "GET /services/1": envelope([{"id": s, "title": "Cut", "duration": 3600} for s in offered]),
+            "GET /book_dates/1": envelope({"booking_dates": ["2026-11-30"], "working_dates": working}),
+            "GET /staff/1": envelope([{"id": 2101, "name": "Olivia Bennett"}]),
+        }
+    )
+    async with mock_session(up) as s:
+        result = await s.call(
+            "list_free_times", {"team_member_id": 2101, "date": "2026-11-29", "service_ids": [1]}
+        )
+    out = result.structured_content
+    assert out is not None and out["items"] == [], text_of(result)
+    assert out["reason"].startswith(reason) and "Olivia Bennett" in out["reason"]
+    assert out["team_member"] == "Olivia Bennett"
+    if reason == "service not offered: ":
+        assert "nearest_date" not in out and "list_team_members" in out["reason"]
+    else:
+        assert out["nearest_date"] == "2026-11-30"
+        assert "Nearest day with free times: Mon 2026-11-30." in text_of(result)
+    assert out["now"].endswith(("-05:00", "-04:00"))
 
 
 @pytest.mark.parametrize(
@@ -363,7 +399,11 @@ async def test_offset_datetime_is_sent_as_location_wall_time() -> None:
     async with mock_session(up) as s:
         result = await s.call("list_bookable_team_members", {"datetime": "2026-11-30T20:00:00Z"})
     assert result.structured_content is not None
-    assert result.structured_content["notes"] == []
+    # Another zone's offset is echoed back as the location's local time it was read as.
+    assert result.structured_content["notes"] == [
+        "2026-11-30T20:00+00:00 carries another offset than the location's: read as "
+        "Mon 2026-11-30 15:00 America/New_York local time (-05:00)"
+    ]
     assert ("datetime", "2026-11-30T15:00") in query(up.api("/book_staff/1"))
     assert "No team members free at 2026-11-30T15:00:00-05:00" in text_of(result)
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from altegio_mcp.operations import locations
+from altegio_mcp import timeutil
 from altegio_mcp.sandbox import DUBAI_LOCATION_ID, NEW_YORK_LOCATION_ID
 from tests.conftest import CANARY_PARTNER, CANARY_USER
 from tests.harness import mock_session, sandbox_session, text_of
@@ -97,7 +97,7 @@ Upstream = partial(FakeUpstream, not_found=NOT_FOUND_BARE)
 @pytest.fixture(autouse=True)
 def _winter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pin the wall clock the "UTC offset now" is read from."""
-    monkeypatch.setattr(locations, "clock", lambda: WINTER)
+    monkeypatch.setattr(timeutil, "utc_now", lambda: WINTER)
 
 
 # --- whoami -----------------------------------------------------------------------------------------
@@ -123,9 +123,13 @@ async def test_whoami_lists_managed_locations_and_never_a_token() -> None:
             "phone": "+13155550175",
             "timezone": "America/New_York",
             "utc_offset": "-05:00",
+            "now": "2026-11-27T07:00:00-05:00",
             "currency": "$",
         }
     ]
+    # The default location (1) is not listed, so "now" is the first location's.
+    assert data["now"] == "2026-11-27T07:00:00-05:00"
+    assert "Now there: Fri 2026-11-27 07:00 (-05:00)." in text_of(result)
     assert upstream.requests[0].url.params["my"] == "1"
     assert "GET /company/1050" not in upstream.calls()
     everything = text_of(result) + json.dumps(data)
@@ -165,7 +169,7 @@ async def test_whoami_with_refused_token_says_to_log_in() -> None:
 async def test_list_locations_documented_example(
     monkeypatch: pytest.MonkeyPatch, clock: datetime, offset: str
 ) -> None:
-    monkeypatch.setattr(locations, "clock", lambda: clock)
+    monkeypatch.setattr(timeutil, "utc_now", lambda: clock)
     upstream = Upstream({"GET /companies": envelope(COMPANIES_EXAMPLE)})
     async with mock_session(upstream) as s:
         result = await s.call("list_locations", {"count": 1})
