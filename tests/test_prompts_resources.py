@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from mcp import MCPError
@@ -111,7 +112,7 @@ async def test_resources_are_cached_briefly() -> None:
 
 
 TOOLSET_NAMES = sorted({op.toolset for op in ALL_OPERATIONS})
-CONFIGURATIONS: list[dict[str, object]] = [
+CONFIGURATIONS: list[dict[str, Any]] = [
     {"toolsets": ["default"]},
     {"toolsets": ["all"]},
     {"toolsets": ["default"], "read_only": True},
@@ -122,7 +123,7 @@ CONFIGURATIONS: list[dict[str, object]] = [
 
 
 @pytest.mark.parametrize("config", CONFIGURATIONS, ids=lambda c: json.dumps(c, separators=(",", ":")))
-async def test_prompts_name_only_tools_the_configuration_serves(config: dict[str, object]) -> None:
+async def test_prompts_name_only_tools_the_configuration_serves(config: dict[str, Any]) -> None:
     """A prompt adapts to the tools served (lines naming an absent tool drop out) or is hidden
     (a tool it cannot work without is absent); what is listed never names a missing tool."""
     async with sandbox_session(**config) as s:
@@ -141,7 +142,7 @@ async def test_prompts_name_only_tools_the_configuration_serves(config: dict[str
 
 
 async def test_answer_review_names_add_client_comment_only_when_served() -> None:
-    async def review_prompt(**config: object) -> str:
+    async def review_prompt(**config: Any) -> str:
         async with sandbox_session(**config) as s:
             got = await s.client.get_prompt("answer_review", {})
         return "".join(m.content.text for m in got.messages if isinstance(m.content, TextContent))
