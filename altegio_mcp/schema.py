@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Iterable
 from typing import Any, cast
 
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 JsonSchema = dict[str, Any]
 
@@ -59,6 +61,30 @@ def _simplify(node: Any, *, in_properties: bool = False) -> Any:
     return out
 
 
+_SERIALIZED: dict[type[BaseModel], JsonSchema] = {}
+
+
+def prime_output_schemas(models: Iterable[type[BaseModel]]) -> None:
+    """Build the output schemas of many models in one pydantic pass (shared nested models are
+    generated once: about a third of the time of one call per model), for `output_schema`."""
+    todo = [m for m in dict.fromkeys(models) if m not in _SERIALIZED]
+    if not todo:
+        return
+    keys, combined = models_json_schema([(m, "serialization") for m in todo], by_alias=True)
+    defs = cast(dict[str, Any], combined.get("$defs", {}))
+    for model in todo:
+        inlined = cast(JsonSchema, _resolve_refs(keys[(model, "serialization")], defs))
+        simplified = cast(JsonSchema, _simplify(inlined))
+        simplified["type"] = "object"
+        _SERIALIZED[model] = simplified
+
+
+def _serialized(model: type[BaseModel]) -> JsonSchema:
+    if model not in _SERIALIZED:
+        prime_output_schemas([model])
+    return _SERIALIZED[model]
+
+
 @functools.cache
 def output_schema(model: type[BaseModel], *alternatives: type[BaseModel]) -> JsonSchema:
     """The complete output schema of a tool: every nested object, item schema and required field.
@@ -68,10 +94,10 @@ def output_schema(model: type[BaseModel], *alternatives: type[BaseModel]) -> Jso
     schema is then `anyOf` them, still with a top-level `"type": "object"`. Built once per model
     and cached: several tools share an output model, and start-up builds every tool.
     """
-    full = compact_schema(model, mode="serialization")
+    full = _serialized(model)
     if not alternatives:
         return full
-    branches = [full, *(compact_schema(alt, mode="serialization") for alt in alternatives)]
+    branches = [full, *(_serialized(alt) for alt in alternatives)]
     return {"type": "object", "anyOf": branches}
 
 

@@ -248,7 +248,7 @@ def build_server(
     )
     operations = select_operations(ALL_OPERATIONS, settings, DEFAULT_TOOLSETS)
     factory = ToolFactory(runtime)
-    tools = [factory.build(op) for op in operations]
+    tools = factory.build_all(operations)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:

@@ -50,7 +50,7 @@ from altegio_mcp.gate import (
 )
 from altegio_mcp.operations.base import Args, OpContext, Operation, Result
 from altegio_mcp.runtime import Runtime
-from altegio_mcp.schema import compact_schema, output_schema
+from altegio_mcp.schema import compact_schema, output_schema, prime_output_schemas
 from altegio_mcp.settings import Settings
 from altegio_mcp.text import clean_json, clean_text
 
@@ -199,6 +199,10 @@ class ToolFactory:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+
+    def build_all(self, operations: Sequence[AnyOperation]) -> list[OperationTool]:
+        prime_tool_output_schemas(operations)  # one schema pass for every output model
+        return [self.build(op) for op in operations]
 
     def build(self, op: AnyOperation) -> OperationTool:
         args_model = argument_model(op)
@@ -387,6 +391,11 @@ class ConfirmationRequest(BaseModel):
 
     done: Literal[False] = Field(description="Always false: nothing was changed yet.")
     confirmation: ConfirmationPayload
+
+
+def prime_tool_output_schemas(operations: Iterable[AnyOperation]) -> None:
+    """Generate the output schemas of all these tools in one pass (see `prime_output_schemas`)."""
+    prime_output_schemas([*(op.output_model for op in operations), ConfirmationRequest])
 
 
 def tool_output_schema(op: AnyOperation) -> dict[str, Any]:

@@ -272,7 +272,10 @@ async def cash_payment_and_receipt(desk: Desk, state: JsonDict) -> None:
 async def reviews(desk: Desk, state: JsonDict) -> None:
     """This month's reviews, with who they are about; the owner wants to answer the 1-star one."""
     listed = await desk.data("list_comments", {})
-    unnamed = [i for i in _items(listed) if not cast(JsonDict, i.get("team_member") or {}).get("name")]
+    # A name is either beside the id (a string) or must be looked up in the team list.
+    unnamed = [
+        i for i in _items(listed) if i.get("team_member_id") and not isinstance(i.get("team_member"), str)
+    ]
     if unnamed:
         await desk.data("list_team_members", {})
 

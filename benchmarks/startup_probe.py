@@ -22,7 +22,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 spent: defaultdict[str, float] = defaultdict(float)
-SCHEMA_FUNCTIONS = ("compact_schema", "output_schema")
+SCHEMA_FUNCTIONS = ("compact_schema", "output_schema", "prime_tool_output_schemas")
 
 
 def timed(label: str | Callable[..., str], fn: Callable[P, R]) -> Callable[P, R]:
