@@ -13,8 +13,6 @@ recognised too (`idempotency.py`).
 
 from __future__ import annotations
 
-import time as time_module
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -89,28 +87,19 @@ class WireMemberName(Wire):
 
 
 MEMBER_NAMES = TypeAdapter(list[WireMemberName])
-NAMES_TTL_SECONDS = 300.0
-_names: weakref.WeakKeyDictionary[object, dict[int, tuple[float, dict[int, str]]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 async def team_names(ctx: OpContext, location_id: int) -> dict[int, str]:
     """Team member names by id (`GET /staff/{location_id}`), so results can put a name next to
-    every id the model relays; kept five minutes per running server."""
-    cache = _names.setdefault(ctx.locations, {})
-    hit = cache.get(location_id)
-    if hit is not None and time_module.monotonic() - hit[0] < NAMES_TTL_SECONDS:
-        return hit[1]
+    every id the model relays. Read per call (one light request), so a renamed or new team member
+    shows at once and a call always sends the same requests."""
     try:
         res = await ctx.call(
             "GET", f"/staff/{location_id}", MEMBER_NAMES, target=location_target(location_id)
         )
     except AltegioError:  # names are a courtesy: the ids stand on their own
         return {}
-    names = {m.id: m.name for m in res.data if m.name}
-    cache[location_id] = (time_module.monotonic(), names)
-    return names
+    return {m.id: m.name for m in res.data if m.name}
 
 
 SERVICES = TypeAdapter(list[WireService])
