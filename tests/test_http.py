@@ -29,7 +29,7 @@ from altegio_mcp.sandbox import (
 )
 from altegio_mcp.server import SANDBOX_BASE_URL, Upstream
 from altegio_mcp.settings import Settings
-from tests.harness import FAST, TODAY, text_of
+from tests.harness import FAST, TODAY, awaits_confirmation, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -232,7 +232,8 @@ async def test_previews_never_show_another_callers_series(monkeypatch: pytest.Mo
             delete = await bob.call_tool("delete_recurring_appointments", series)
     for result in (change, delete):
         text = text_of(result)
-        assert result.is_error
+        # Refused, or held for confirmation (a result, not an error): either way nothing of Alice's.
+        assert result.is_error or awaits_confirmation(result), text
         assert "5102" not in text, text
         assert not any(d[:10] in text for d in dates), text
     assert "403" in text_of(change) or "access" in text_of(change).lower(), text_of(change)
