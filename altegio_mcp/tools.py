@@ -122,11 +122,8 @@ def argument_model(op: AnyOperation) -> type[ArgModelBase]:
     if op.confirmation is not None:
         extra[TOKEN_FIELD] = (
             str | None,
-            Field(
-                default=None,
-                max_length=200,
-                description="From a confirmation request, once agreed.",
-            ),
+            # No description: a confirmation request says exactly when and how to pass it.
+            Field(default=None, max_length=200),
         )
     model = create_model(f"{op.name}_arguments", __base__=(op.input_model, ArgModelBase), **extra)
     return cast(type[ArgModelBase], model)

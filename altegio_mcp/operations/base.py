@@ -61,8 +61,8 @@ T = TypeVar("T")
 # No description: the server's instructions say once that location_id defaults to the server's
 # location (repeated on every tool it cost ~1.4 kB of the default tool list).
 LocationId = Annotated[int | None, Field(default=None, ge=1)]
-AppointmentId = Annotated[int, Field(ge=1, description="See list_appointments.")]
-TeamMemberId = Annotated[int, Field(ge=1, description="See list_team_members.")]
+AppointmentId = Annotated[int, Field(ge=1)]  # a bad id is refused naming list_appointments
+TeamMemberId = Annotated[int, Field(ge=1)]  # a bad id is refused naming list_team_members
 OptionalTeamMemberId = Annotated[
     int | None,
     Field(default=None, ge=1, description="Only this team member."),
@@ -102,12 +102,12 @@ OptionalDate = Annotated[
 IsoDateTime = Annotated[
     datetime,
     AfterValidator(calendar_year),
-    Field(description="Start, ISO 8601; no offset = the location's local time."),
+    Field(description="ISO 8601; no offset = location's local time."),
 ]
 OptionalDateTime = Annotated[
     datetime | None,
     AfterValidator(calendar_year),
-    Field(default=None, description="Start, ISO 8601; no offset = the location's local time."),
+    Field(default=None, description="ISO 8601; no offset = location's local time."),
 ]
 AllowPast = Annotated[bool, Field(default=False)]  # the name says it; a refusal explains it
 Page = Annotated[int, Field(default=1, ge=1, le=9999)]

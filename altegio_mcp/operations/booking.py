@@ -63,7 +63,7 @@ class CreateAppointmentArgs(Args):
         pattern=r"^\+?[0-9 ()-]{9,20}$",
         description="New client's phone, 9-15 digits.",
     )
-    client_email: str | None = Field(default=None, max_length=120, description="Client's email.")
+    client_email: str | None = Field(default=None, max_length=120)
     duration_minutes: int | None = Field(
         default=None, ge=5, le=1440, description="Default: the services' length."
     )

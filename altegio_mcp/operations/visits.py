@@ -200,10 +200,8 @@ MAX_AMOUNT = 10_000_000  # a finite bound: Infinity or 1e308 would put invalid J
 
 
 class NewPayment(Args):
-    account_id: int = Field(ge=1, description="Cash desk (account) id; see get_visit_details.")
-    amount: float = Field(
-        gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="Amount in the location's currency."
-    )
+    account_id: int = Field(ge=1, description="Cash desk id; see get_visit_details.")
+    amount: float = Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="In the location's currency.")
 
 
 class CheckoutPrice(Args):
@@ -227,11 +225,9 @@ class GoodSale(Args):
 
 class UpdateVisitArgs(Args):
     visit_id: VisitId
-    appointment_id: AppointmentId = Field(description="An appointment of the visit (legacy: record).")
-    status: StatusName | None = Field(default=None, description="New status; omit to keep.")
-    comment: str | None = Field(
-        default=None, max_length=1000, description="New comment ('' clears); omit to keep."
-    )
+    appointment_id: AppointmentId = Field(description="One of the visit's appointments.")
+    status: StatusName | None = Field(default=None, description="New status.")
+    comment: str | None = Field(default=None, max_length=1000, description="New comment; '' clears it.")
     new_payments: list[NewPayment] | None = Field(
         default=None, max_length=10, description="Payments to add (moves money)."
     )
@@ -240,7 +236,7 @@ class UpdateVisitArgs(Args):
     )
     fast_payment: FastPayment | None = Field(
         default=None,
-        description="Pay all that remains, in cash or by card; *_with_receipt also prints a fiscal receipt.",
+        description="Pay all that remains; *_with_receipt also prints a fiscal receipt.",
     )
     # The models validate in full; the schema the model reads is their one-line summary.
     prices: Annotated[

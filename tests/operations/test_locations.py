@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from altegio_mcp import timeutil
 from altegio_mcp.sandbox import DUBAI_LOCATION_ID, NEW_YORK_LOCATION_ID
+from tests import harness
 from tests.conftest import CANARY_PARTNER, CANARY_USER
 from tests.harness import mock_session, sandbox_session, text_of
 from tests.operations.upstream import NOT_FOUND_BARE, FakeUpstream, envelope, structured
@@ -97,7 +97,7 @@ Upstream = partial(FakeUpstream, not_found=NOT_FOUND_BARE)
 @pytest.fixture(autouse=True)
 def _winter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pin the wall clock the "UTC offset now" is read from."""
-    monkeypatch.setattr(timeutil, "utc_now", lambda: WINTER)
+    monkeypatch.setattr(harness, "MOCK_NOW", WINTER)
 
 
 # --- whoami -----------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ async def test_whoami_with_refused_token_says_to_log_in() -> None:
 async def test_list_locations_documented_example(
     monkeypatch: pytest.MonkeyPatch, clock: datetime, offset: str
 ) -> None:
-    monkeypatch.setattr(timeutil, "utc_now", lambda: clock)
+    monkeypatch.setattr(harness, "MOCK_NOW", clock)
     upstream = Upstream({"GET /companies": envelope(COMPANIES_EXAMPLE)})
     async with mock_session(upstream) as s:
         result = await s.call("list_locations", {"count": 1})
