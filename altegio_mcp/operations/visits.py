@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue, WithJsonSchema
 
-from altegio_mcp.errors import InvalidArgument, MalformedResponse
+from altegio_mcp.errors import AltegioError, InvalidArgument, MalformedResponse
 from altegio_mcp.operations.base import (
     RAW_JSON,
     AppointmentId,
@@ -471,7 +471,12 @@ async def update_visit(ctx: OpContext, a: UpdateVisitArgs) -> UpdatedVisit:
     out = UpdatedVisit(visit=visit, changed=changed)
     loc = record.company_id or visit.location_id
     if loc:  # what is paid and what remains, after this call
-        out.paid, out.due, out.remaining = totals(await fetch_details(ctx, loc, a.appointment_id, a.visit_id))
+        try:
+            out.paid, out.due, out.remaining = totals(
+                await fetch_details(ctx, loc, a.appointment_id, a.visit_id)
+            )
+        except AltegioError:  # the change is made; only the totals could not be read
+            out.notes.append("Paid and remaining could not be read now: get_visit_details shows them.")
     return out
 
 
