@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", dest="http_host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", dest="http_port", type=int, help="HTTP port (default 8000)")
+    serve.add_argument(
+        "--access-log",
+        dest="http_access_log",
+        action="store_true",
+        default=None,
+        help="HTTP: log one line per request to stderr",
+    )
     serve.add_argument("--toolsets", type=_csv, help="comma-separated toolsets, `default` or `all`")
     serve.add_argument("--tools", type=_csv, help="comma-separated extra tools")
     serve.add_argument("--exclude-tools", dest="exclude_tools", type=_csv, help="tools to leave out")
@@ -88,6 +95,7 @@ SETTING_KEYS = (
     "sandbox",
     "http_host",
     "http_port",
+    "http_access_log",
     "toolsets",
     "tools",
     "exclude_tools",

@@ -251,7 +251,7 @@ def build_http_app(
 
 def serve_http(settings: Settings) -> int:
     """Run until SIGINT/SIGTERM; uvicorn drains in-flight requests before exiting."""
-    import uvicorn
+    from altegio_mcp.serving import ServeOptions, guarded_server
 
     built = build_http_app(settings)
     log.warning(
@@ -263,18 +263,16 @@ def serve_http(settings: Settings) -> int:
     )
     if built.oauth is not None:
         log.warning("connector URL for chat apps: %s", built.oauth.provider.resource)
-    config = uvicorn.Config(
+    server = guarded_server(
         built.app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=10,
-        # No connection cap: with one, idle sockets that never send a request (uvicorn has no
-        # header timeout) would lock every caller out with 503s. Put a reverse proxy with
-        # timeouts in front for exposure beyond the local machine (README, Streamable HTTP).
-        limit_concurrency=None,
-        timeout_keep_alive=15,
-        server_header=False,
+        ServeOptions(
+            host=settings.http_host,
+            port=settings.http_port,
+            header_timeout=settings.http_header_timeout,
+            max_connections=settings.http_max_connections,
+            access_log=settings.http_access_log,
+            log_level=settings.log_level,
+        ),
     )
-    uvicorn.Server(config).run()
+    server.run()
     return 0

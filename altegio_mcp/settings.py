@@ -135,6 +135,20 @@ class Settings(BaseSettings):
     http_allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Extra Origin values to accept."
     )
+    http_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a connection gets to send a complete request head; then it is closed.",
+    )
+    http_max_connections: int = Field(
+        default=8192,
+        ge=32,
+        description="Open connections at most; idle ones are closed first (lowered to fit the file limit).",
+    )
+    http_access_log: bool = Field(
+        default=False, description="Log one line per HTTP request (to stderr, like every log)."
+    )
 
     # Shared state.
     redis_url: SecretStr | None = Field(
