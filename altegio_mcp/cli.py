@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", dest="http_host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", dest="http_port", type=int, help="HTTP port (default 8000)")
     serve.add_argument(
+        "--stateful",
+        dest="http_stateful",
+        action="store_true",
+        default=None,
+        help="HTTP: sessions and SSE, so 2025-11-25 clients get the confirmation form",
+    )
+    serve.add_argument(
         "--access-log",
         dest="http_access_log",
         action="store_true",
@@ -96,6 +103,7 @@ SETTING_KEYS = (
     "http_host",
     "http_port",
     "http_access_log",
+    "http_stateful",
     "toolsets",
     "tools",
     "exclude_tools",

@@ -2,11 +2,24 @@
 
 Every request must carry `Authorization: Bearer <key>`. In `keys` mode the server maps the key to
 that caller's Altegio user token (from `ALTEGIO_HTTP_KEYS` or a keys file); in `passthrough` mode
-the bearer *is* the caller's Altegio user token; in `oauth` mode the bearer is an access token this
-server issued after the user signed in with their Altegio account (`altegio_mcp.oauth`). The partner token never leaves the server. Auth
-uses the SDK's own seam (`TokenVerifier` + `AuthSettings`; tools read `get_access_token()`), so an
-unauthenticated request gets a 401 before any tool runs. The app is stateless (replicas can sit
-behind a load balancer), binds 127.0.0.1 by default and checks Host/Origin against DNS rebinding.
+the bearer *is* the caller's Altegio user token, and it is first checked with Altegio (one cheap
+read, the verdict remembered for a minute under the token's hash), so a stranger's made-up bearer
+gets a 401 instead of reaching the tools; in `oauth` mode the bearer is an access token this server
+issued after the user signed in with their Altegio account (`altegio_mcp.oauth`). The partner token
+never leaves the server.
+
+Auth uses the SDK's own seam (`TokenVerifier` + `AuthSettings`; tools read `get_access_token()`),
+so an unauthenticated request gets a 401 before any tool runs. In `keys` and `passthrough` modes the
+401 is a plain `WWW-Authenticate: Bearer error=...` challenge: there is no authorization server, so
+no protected-resource metadata is published that would send clients to one (`auth_settings`); in
+`oauth` mode the SDK publishes the metadata of this server's own authorization server.
+
+By default the app is stateless with JSON answers (replicas can sit behind any load balancer).
+`ALTEGIO_HTTP_STATEFUL` turns on sessions and SSE streams, which give 2025-11-25 clients the live
+confirmation form (elicitation needs a back-channel to the client); sessions live in the process,
+so replicas then need sticky routing on `Mcp-Session-Id`. The app binds 127.0.0.1 by default and
+checks Host/Origin against DNS rebinding. How the socket is served (timeouts, connection cap):
+`altegio_mcp.serving`.
 """
 
 from __future__ import annotations
@@ -15,7 +28,9 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -26,14 +41,16 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import AnyHttpUrl, SecretStr
+from pydantic import AnyHttpUrl, JsonValue, SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from altegio_mcp import __version__
 from altegio_mcp.client import AltegioAuth
+from altegio_mcp.errors import AltegioError, AuthenticationFailed, PermissionDenied
 from altegio_mcp.operations.base import Caller
+from altegio_mcp.runtime import Runtime
 from altegio_mcp.server import AltegioServer, Upstream, build_server, resolve_upstream
 from altegio_mcp.settings import Settings
 from altegio_mcp.state import StateStore, open_store
@@ -45,6 +62,8 @@ log = logging.getLogger(__name__)
 
 SCOPE = "altegio"
 MAX_BODY_BYTES = 1_000_000
+VERDICT_SECONDS = 60.0
+VERDICT_CACHE_SIZE = 10_000
 
 
 def _fingerprint(secret: str) -> str:
@@ -111,17 +130,80 @@ def _read_keys_file(path: Path) -> list[tuple[str, str, SecretStr]]:
     return entries
 
 
+class UserTokenCheck:
+    """Is a passthrough bearer a working Altegio user token?
+
+    Asks Altegio with it once: `GET /companies?my=1`, the user's own locations, the cheapest read
+    that needs a user token (the same one `whoami` and `doctor` make). The verdict, yes or no, is
+    remembered for `ttl` seconds under the token's SHA-256, never the token itself, so a caller's
+    session costs one check a minute and a rejected bearer is not re-tried on every request. When
+    Altegio cannot answer (outage, rate limit), the request is refused and nothing is remembered.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        partner_token: SecretStr | None,
+        *,
+        ttl: float = VERDICT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._runtime = runtime
+        self._partner = partner_token
+        self._ttl = ttl
+        self._clock = clock
+        self._verdicts: OrderedDict[str, tuple[bool, float]] = OrderedDict()
+
+    async def __call__(self, token: str) -> bool:
+        key = _fingerprint(token)
+        now = self._clock()
+        cached = self._verdicts.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        verdict = await self._ask(token)
+        if verdict is None:
+            return False
+        self._verdicts[key] = (verdict, now + self._ttl)
+        self._verdicts.move_to_end(key)
+        while len(self._verdicts) > VERDICT_CACHE_SIZE:
+            self._verdicts.popitem(last=False)
+        return verdict
+
+    async def _ask(self, token: str) -> bool | None:
+        try:
+            await self._runtime.client.request(
+                "GET",
+                "/companies",
+                list[dict[str, JsonValue]],
+                params={"my": 1},
+                auth=AltegioAuth(self._partner, SecretStr(token)),
+            )
+        except (AuthenticationFailed, PermissionDenied):
+            return False
+        except AltegioError as exc:
+            log.warning("could not check a passthrough bearer with Altegio: %s", exc.model_message())
+            return None
+        return True
+
+
 class KeyVerifier(TokenVerifier):
-    """Accepts a bearer that is a configured key (or, in passthrough mode, any non-empty token)."""
+    """Accepts a bearer that is a configured key or, in passthrough mode, a user token Altegio accepts.
+
+    `check` (passthrough only) is set once the server's runtime exists; until then, and whenever
+    it is missing, passthrough bearers are refused.
+    """
 
     def __init__(self, keys: CallerKeys, passthrough: bool) -> None:
         self.keys = keys
         self.passthrough = passthrough
+        self.check: Callable[[str], Awaitable[bool]] | None = None
 
     async def verify_token(self, token: str) -> AccessToken | None:
         if not token or len(token) > 512:
             return None
         if self.passthrough:
+            if self.check is None or not await self.check(token):
+                return None
             return AccessToken(token=token, client_id="user-" + _fingerprint(token)[:12], scopes=[SCOPE])
         entry = self.keys.find(token)
         if entry is None:
@@ -174,6 +256,24 @@ def security_for(settings: Settings, port: int) -> TransportSecuritySettings:
     )
 
 
+def auth_settings(base: str, *, advertise_resource_metadata: bool = False) -> AuthSettings:
+    """The SDK's auth settings for this server's bearer keys.
+
+    With no `resource_server_url`, the SDK's 401 is a plain
+    `Bearer error="invalid_token", error_description="..."` and no
+    `/.well-known/oauth-protected-resource` route exists: this server runs no authorization server,
+    and pointing clients at one makes them start a login that cannot work. A mode that does run
+    OAuth passes `advertise_resource_metadata=True` (the metadata then names `base` as the issuer).
+    """
+    return AuthSettings(
+        issuer_url=AnyHttpUrl(base),
+        resource_server_url=AnyHttpUrl(f"{base}/mcp") if advertise_resource_metadata else None,
+        required_scopes=[SCOPE],
+        # Keys are issued by this server for this server only; there is no audience to check.
+        validate_token_resource=False,
+    )
+
+
 @dataclass(slots=True)
 class HttpApp:
     app: Starlette
@@ -206,6 +306,7 @@ def build_http_app(
         raise ValueError("HTTP mode needs ALTEGIO_PARTNER_TOKEN on the server")
     base = (settings.http_public_url or f"http://{settings.http_host}:{port}").rstrip("/")
     oauth: OAuthSetup | None = None
+    verifier: KeyVerifier | None = None
     if mode == "oauth":
         try:
             from altegio_mcp.oauth import build_oauth, grant_caller
@@ -220,16 +321,12 @@ def build_http_app(
         current_caller = grant_caller(settings)
         options: dict[str, Any] = {"auth_server_provider": oauth.provider, "auth": oauth.auth}
     else:
-        auth = AuthSettings(
-            issuer_url=AnyHttpUrl(base),
-            resource_server_url=AnyHttpUrl(f"{base}/mcp"),
-            required_scopes=[SCOPE],
-            # Keys are issued by this server for this server only; there is no audience to check.
-            validate_token_resource=False,
-        )
+        verifier = KeyVerifier(keys, mode == "passthrough")
         current_caller = caller_resolver(settings, keys)
-        options = {"token_verifier": KeyVerifier(keys, mode == "passthrough"), "auth": auth}
+        options = {"token_verifier": verifier, "auth": auth_settings(base)}
     server = build_server(settings, upstream=upstream, current_caller=current_caller, server_options=options)
+    if verifier is not None and verifier.passthrough:
+        verifier.check = UserTokenCheck(server.runtime, settings.partner_token)
 
     @server.mcp.custom_route("/health", methods=["GET"])
     async def health(_request: Request) -> JSONResponse:  # pyright: ignore[reportUnusedFunction]
@@ -239,9 +336,10 @@ def build_http_app(
         for route in oauth.pages.routes():
             server.mcp.custom_route(route.path, methods=sorted(route.methods or []))(route.endpoint)
 
+    stateful = settings.http_stateful
     app = server.mcp.streamable_http_app(
-        stateless_http=True,
-        json_response=True,
+        stateless_http=not stateful,
+        json_response=not stateful,
         transport_security=security_for(settings, port),
         max_request_body_size=MAX_BODY_BYTES,
         host=settings.http_host,
@@ -255,11 +353,12 @@ def serve_http(settings: Settings) -> int:
 
     built = build_http_app(settings)
     log.warning(
-        "serving MCP over HTTP on http://%s:%s/mcp (%s callers, auth=%s)",
+        "serving MCP over HTTP on http://%s:%s/mcp (%s callers, auth=%s, %s)",
         settings.http_host,
         settings.http_port,
         len(built.keys) if settings.http_auth == "keys" else "any",
         settings.http_auth,
+        "stateful: sessions and SSE" if settings.http_stateful else "stateless",
     )
     if built.oauth is not None:
         log.warning("connector URL for chat apps: %s", built.oauth.provider.resource)

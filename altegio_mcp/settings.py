@@ -146,6 +146,10 @@ class Settings(BaseSettings):
         ge=32,
         description="Open connections at most; idle ones are closed first (lowered to fit the file limit).",
     )
+    http_stateful: bool = Field(
+        default=False,
+        description="Sessions and SSE streams (2025-11-25 clients get the confirmation form); needs sticky routing.",
+    )
     http_access_log: bool = Field(
         default=False, description="Log one line per HTTP request (to stderr, like every log)."
     )

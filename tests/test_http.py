@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -44,9 +44,15 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def running_server(**overrides: Any) -> AsyncIterator[str]:
+async def running_server(
+    wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+    **overrides: Any,
+) -> AsyncIterator[str]:
     port = free_port()
     sandbox = create_sandbox(SandboxConfig(today=TODAY))
+    transport: httpx.AsyncBaseTransport = sandbox.transport()
+    if wrap_transport is not None:
+        transport = wrap_transport(transport)
     values: dict[str, Any] = {
         "partner_token": SecretStr(DEMO_PARTNER_TOKEN),
         "base_url": SANDBOX_BASE_URL,
@@ -58,9 +64,7 @@ async def running_server(**overrides: Any) -> AsyncIterator[str]:
     }
     values.update(overrides)
     settings = Settings(**values)
-    built = build_http_app(
-        settings, upstream=Upstream(settings, sandbox.transport(), None, "sandbox", sandbox)
-    )
+    built = build_http_app(settings, upstream=Upstream(settings, transport, None, "sandbox", sandbox))
     server = uvicorn.Server(
         uvicorn.Config(built.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
@@ -179,16 +183,15 @@ async def test_confirmation_token_is_bound_to_the_caller() -> None:
 
 
 async def test_passthrough_mode_uses_the_callers_bearer_as_user_token() -> None:
-    async with running_server(http_auth="passthrough", http_keys=None) as base:
-        async with mcp_client(base, SECOND_USER_TOKEN) as frontdesk:
-            refused = await frontdesk.call_tool("list_services", {"location_id": DUBAI_LOCATION_ID})
-            allowed = await frontdesk.call_tool("list_services", {"location_id": NEW_YORK_LOCATION_ID})
-        async with mcp_client(base, "not-a-real-user-token") as stranger:
-            unknown = await stranger.call_tool("list_services", {"location_id": NEW_YORK_LOCATION_ID})
+    async with (
+        running_server(http_auth="passthrough", http_keys=None) as base,
+        mcp_client(base, SECOND_USER_TOKEN) as frontdesk,
+    ):
+        refused = await frontdesk.call_tool("list_services", {"location_id": DUBAI_LOCATION_ID})
+        allowed = await frontdesk.call_tool("list_services", {"location_id": NEW_YORK_LOCATION_ID})
     assert refused.is_error
     assert not allowed.is_error
-    assert unknown.is_error
-    assert "altegio-mcp login" in text_of(unknown) or "token" in text_of(unknown)
+    # A bearer Altegio does not accept never reaches the tools: tests/test_http_modes.py.
 
 
 def test_http_mode_refuses_to_start_without_keys() -> None:
