@@ -40,6 +40,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.request_state import RequestStateSecurity
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl, JsonValue, SecretStr
 from starlette.applications import Starlette
@@ -153,6 +154,7 @@ class UserTokenCheck:
         self._ttl = ttl
         self._clock = clock
         self._verdicts: OrderedDict[str, tuple[bool, float]] = OrderedDict()
+        self._quiet_until = float("-inf")
 
     async def __call__(self, token: str) -> bool:
         key = _fingerprint(token)
@@ -181,7 +183,10 @@ class UserTokenCheck:
         except (AuthenticationFailed, PermissionDenied):
             return False
         except AltegioError as exc:
-            log.warning("could not check a passthrough bearer with Altegio: %s", exc.model_message())
+            now = self._clock()
+            if now >= self._quiet_until:  # one line a minute during an outage, not one per request
+                self._quiet_until = now + self._ttl
+                log.warning("could not check a passthrough bearer with Altegio: %s", exc.model_message())
             return None
         return True
 
@@ -274,6 +279,20 @@ def auth_settings(base: str, *, advertise_resource_metadata: bool = False) -> Au
     )
 
 
+def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """A key for the sealed state of 2026-07-28 round trips (the confirmation form), shared by replicas.
+
+    The SDK seals that state with a per-process key by default, so behind a load balancer the
+    client's retry, landing on another replica, fails with "Invalid or expired requestState". With
+    `ALTEGIO_CONFIRM_SECRET` set (already needed for confirmation tokens across replicas), every
+    replica derives the same key from it; otherwise the SDK's per-process key stays.
+    """
+    if settings.confirm_secret is None:
+        return None
+    secret = settings.confirm_secret.get_secret_value().encode()
+    return RequestStateSecurity(keys=[hashlib.sha256(b"altegio-mcp/request-state\0" + secret).digest()])
+
+
 @dataclass(slots=True)
 class HttpApp:
     app: Starlette
@@ -324,6 +343,8 @@ def build_http_app(
         verifier = KeyVerifier(keys, mode == "passthrough")
         current_caller = caller_resolver(settings, keys)
         options = {"token_verifier": verifier, "auth": auth_settings(base)}
+    # Applies in every mode: the 2026-07-28 confirmation form's round trip, across replicas.
+    options["request_state_security"] = request_state_security(settings)
     server = build_server(settings, upstream=upstream, current_caller=current_caller, server_options=options)
     if verifier is not None and verifier.passthrough:
         verifier.check = UserTokenCheck(server.runtime, settings.partner_token)
