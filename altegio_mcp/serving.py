@@ -44,7 +44,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import resource
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -58,6 +58,7 @@ REPORT_INTERVAL = 10.0
 FD_RESERVE = 256
 MAX_BACKLOG = 2048
 MIN_CONNECTIONS = 32
+WINDOWS_FD_BUDGET = 16_384
 BUSY_RESPONSE = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"retry-after: 1\r\nconnection: close\r\ncontent-length: 26\r\n\r\nserver busy, retry shortly"
@@ -67,6 +68,10 @@ ACCEPT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOM
 
 def raise_fd_limit() -> int:
     """Raise the soft descriptor limit to the hard one where allowed; return the soft limit in force."""
+    if sys.platform == "win32":  # no RLIMIT_NOFILE; sockets are not bounded by a descriptor table there
+        return WINDOWS_FD_BUDGET
+    import resource
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY:
         hard = max(soft, 1_048_576)
