@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("/pydantic", "pydantic"),
     ("/httpx/", "httpx / httpcore"),
     ("/httpcore/", "httpx / httpcore"),
-    ("/starlette/", "starlette (sandbox routing)"),
+    ("/starlette/", "starlette (routing: the MCP app, and the sandbox when in process)"),
     ("/opentelemetry/", "opentelemetry"),
     ("/uvicorn/", "uvicorn / h11 (HTTP server)"),
     ("/h11/", "uvicorn / h11 (HTTP server)"),

@@ -33,7 +33,7 @@ from typing import Any, TextIO
 
 import bench_profile
 from bench_common import BENCH_DIR, ROOT, Figure, JsonDict, Row, isolate_environment
-from bench_http import http_throughput
+from bench_http import GENERATORS, UPSTREAMS, HttpOptions, http_throughput
 from bench_inprocess import compactness, per_call, tool_list
 from bench_stdio import cold_start, memory
 
@@ -88,14 +88,14 @@ FIGURES = ("cold_start", "per_call", "tool_list", "compactness", "http", "memory
 
 
 def _figures(
-    sizes: Sizes, env: dict[str, str], errlog: TextIO, scratch: Path
+    sizes: Sizes, env: dict[str, str], errlog: TextIO, scratch: Path, http: HttpOptions
 ) -> dict[str, Callable[[], Figure]]:
     return {
         "cold_start": lambda: cold_start(sizes.cold_start_runs, env, errlog),
         "per_call": lambda: per_call(sizes.calls, sizes.list_calls),
         "tool_list": tool_list,
         "compactness": compactness,
-        "http": lambda: http_throughput(sizes.http_calls, sizes.http_clients, env, errlog, scratch),
+        "http": lambda: http_throughput(http, env, errlog, scratch),
         "memory": lambda: memory(sizes.memory_calls, env, errlog),
         "profile": lambda: profile(sizes, env),
     }
@@ -208,31 +208,40 @@ def profile_report(data: JsonDict) -> str:
 
 
 def http_profile_report(data: JsonDict) -> str:
-    """py-spy's view of the HTTP server process under the concurrent load.
+    """py-spy's view of the HTTP server process under the concurrent load (and of the baseline's).
 
     Sampling slows the process, so its own ms are inflated; the shares are scaled onto the server
-    CPU per call measured without the profiler.
+    CPU per call measured without the profiler (with the same generator).
     """
-    sampled = data.get("server_profile_py_spy")
-    if not sampled:
-        return "HTTP server profile: py-spy is not installed (pip install py-spy)."
-    if "error" in sampled:
-        return f"HTTP server profile: {sampled['error']}"
-    cpu = data["server_cpu_ms_per_call"]
-    sampled_total = sum(value["ms"] for value in sampled["by_layer_ms_per_call"].values()) or 1.0
-    scale = cpu / sampled_total
-    out = [
-        f"HTTP server process under load, py-spy --gil ({sampled['samples']} samples); "
-        f"shares of the {cpu:.2f} ms server CPU per call:"
-    ]
-    for name, value in sampled["by_layer_ms_per_call"].items():
-        out.append(f"    {value['ms'] * scale:7.3f} ms {value['share']:6.1%}  {name}")
-    out.append("  top functions by self time (same scale):")
-    for item in sampled["top_self_ms_per_call"][:10]:
+    sides = [("this build", data)]
+    if data.get("baseline"):
+        sides.append(("baseline", data["baseline"]))
+    out: list[str] = []
+    for name, side in sides:
+        sampled = side.get("server_profile_py_spy")
+        if not sampled:
+            out.append("HTTP server profile: py-spy is not installed (pip install py-spy).")
+            break
+        if "error" in sampled:
+            out.append(f"HTTP server profile: {sampled['error']}")
+            break
+        generator = side["server_profile_generator"]
+        cpu = side["by_generator"][generator]["server_cpu_ms_per_call"]
+        sampled_total = sum(value["ms"] for value in sampled["by_layer_ms_per_call"].values()) or 1.0
+        scale = cpu / sampled_total
         out.append(
-            f"    {item['self_ms'] * scale:7.3f} self {item['inclusive_ms'] * scale:7.3f} incl  {item['function']}"
+            f"HTTP server process ({name}) under the {generator} load, py-spy --gil ({sampled['samples']} "
+            f"samples); shares of its {cpu:.2f} ms server CPU per call:"
         )
-    return "\n".join(out)
+        for layer, value in sampled["by_layer_ms_per_call"].items():
+            out.append(f"    {value['ms'] * scale:7.3f} ms {value['share']:6.1%}  {layer}")
+        out.append("  top functions by self time (same scale):")
+        for item in sampled["top_self_ms_per_call"][:10]:
+            out.append(
+                f"    {item['self_ms'] * scale:7.3f} self {item['inclusive_ms'] * scale:7.3f} incl  {item['function']}"
+            )
+        out.append("")
+    return "\n".join(out).rstrip()
 
 
 def _version(name: str) -> str | None:
@@ -269,12 +278,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", default=",".join(FIGURES), help=f"comma-separated subset of: {', '.join(FIGURES)}"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    parser.add_argument(
+        "--http-baseline",
+        metavar="EXECUTABLE",
+        help="another installation's altegio-mcp: figure 5 measures it too, interleaved in the same run",
+    )
+    parser.add_argument(
+        "--http-upstream",
+        choices=UPSTREAMS,
+        default="external",
+        help="figure 5's Altegio: a sandbox process over HTTP (default) or the sandbox inside the server",
+    )
+    parser.add_argument(
+        "--http-generators",
+        default=",".join(GENERATORS),
+        help=f"figure 5's load generators, comma-separated; the first one is the headline ({', '.join(GENERATORS)})",
+    )
+    parser.add_argument(
+        "--http-workers", type=int, default=1, help="figure 5: ALTEGIO_HTTP_WORKERS for the servers"
+    )
     args = parser.parse_args(argv)
     wanted = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(wanted) - set(FIGURES))
     if unknown:
         parser.error(f"unknown figure(s): {', '.join(unknown)}")
     sizes = QUICK if args.quick else FULL
+    generators = tuple(name.strip() for name in args.http_generators.split(",") if name.strip())
+    if not generators or set(generators) - set(GENERATORS):
+        parser.error(f"--http-generators takes a subset of: {', '.join(GENERATORS)}")
+    http = HttpOptions(
+        total_calls=sizes.http_calls,
+        concurrency=sizes.http_clients,
+        baseline=args.http_baseline,
+        upstream=args.http_upstream,
+        generators=generators,
+        workers=args.http_workers,
+    )
 
     started_at = datetime.now(UTC)
     started = time.perf_counter()
@@ -285,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = isolate_environment(Path(scratch))
         log_path = Path(scratch) / "servers.log"
         with log_path.open("w", encoding="utf-8") as errlog:
-            runners = _figures(sizes, env, errlog, Path(scratch))
+            runners = _figures(sizes, env, errlog, Path(scratch), http)
             for name in wanted:
                 print(f"… {name}", file=sys.stderr, flush=True)
                 try:
