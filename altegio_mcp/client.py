@@ -19,7 +19,7 @@ from typing import Any, Generic, Literal, Self, TypeVar, cast, overload
 
 import anyio
 import httpx
-from pydantic import JsonValue, SecretStr, TypeAdapter, ValidationError
+from pydantic import BaseModel, JsonValue, SecretStr, TypeAdapter, ValidationError
 
 from altegio_mcp import __version__
 from altegio_mcp.errors import (
@@ -38,6 +38,7 @@ from altegio_mcp.ratelimit import RateLimiter, SharedRateLimiter, fingerprint
 from altegio_mcp.retry import RETRYABLE_STATUSES, is_idempotent, parse_retry_after, retry_delay
 from altegio_mcp.settings import Settings
 from altegio_mcp.state import StateStore
+from altegio_mcp.text import clean_wire
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,32 @@ class ClientStats:
     requests: int = 0
     retries: int = 0
     errors: dict[str, int] = field(default_factory=dict[str, int])
+
+
+class Envelope(BaseModel, Generic[T]):
+    """Altegio's successful answer: `{success: true, data, meta}`, read with the data's own model."""
+
+    success: Literal[True]
+    data: T
+    meta: Any = None
+
+
+_ENVELOPES: dict[int, tuple[object, TypeAdapter[Envelope[Any]] | None]] = {}
+
+
+def _envelope_for(model: type[Any] | TypeAdapter[Any]) -> TypeAdapter[Envelope[Any]] | None:
+    """The envelope adapter for `model` (built once per model), or None when its type is unknown."""
+    cached = _ENVELOPES.get(id(model))
+    if cached is not None and cached[0] is model:
+        return cached[1]
+    # A TypeAdapter keeps the type it was built for; the attribute is not public, so it is read
+    # defensively and a missing one only means the slower two-pass reading.
+    wire_type: object = getattr(model, "_type", None) if isinstance(model, TypeAdapter) else model
+    adapter: TypeAdapter[Envelope[Any]] | None = None
+    if wire_type is not None:
+        adapter = cast("TypeAdapter[Envelope[Any]]", TypeAdapter(Envelope[wire_type]))  # type: ignore[valid-type]
+    _ENVELOPES[id(model)] = (model, adapter)
+    return adapter
 
 
 def _meta_of(body: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
@@ -329,6 +356,7 @@ class AltegioClient:
         `api_version=2` sends it to Business Management v2 (same credentials and headers); a v2
         answer is a JSON:API document without the `success` envelope, returned whole as `data`.
         """
+        envelope = _envelope_for(model) if model is not None and api_version == 1 else None
         response, body = await self._send(
             method,
             path,
@@ -341,7 +369,13 @@ class AltegioClient:
             idempotent=idempotent,
             write=write,
             api_version=api_version,
+            envelope=envelope,
         )
+        if isinstance(body, Envelope):
+            # Read and validated in one pass over the bytes: the common successful answer.
+            meta: object = body.meta
+            found = cast(dict[str, JsonValue], meta) if isinstance(meta, dict) else {}
+            return ApiResult(data=body.data, meta=found, status=response.status_code)
         if isinstance(body, dict) and "success" in body:
             if body.get("success") is False:
                 message, errors = _error_details(body, self._secrets(auth, json_body))
@@ -407,14 +441,32 @@ class AltegioClient:
     def _json_body(
         self, response: httpx.Response, method: str, path: str, *, lenient: bool = False
     ) -> JsonValue:
+        """The answer's JSON, every string in it cleaned (`clean_wire`)."""
         if response.status_code == 204 or not response.content:
             return None
+        return self._parse(clean_wire(response.content), method, path, lenient=lenient)
+
+    @staticmethod
+    def _parse(content: bytes, method: str, path: str, *, lenient: bool = False) -> JsonValue:
         try:
-            return cast(JsonValue, json.loads(response.content))
+            return cast(JsonValue, json.loads(content))
         except ValueError as exc:
             if lenient:
                 return None
             raise MalformedResponse("Altegio's answer was not valid JSON", method=method, path=path) from exc
+
+    def _decode(
+        self, response: httpx.Response, method: str, path: str, envelope: TypeAdapter[Envelope[Any]] | None
+    ) -> JsonValue | Envelope[Any]:
+        """A successful answer parsed and validated in one pass when `envelope` fits it; any other
+        answer as plain JSON, so the caller can read `success: false` or report what did not fit."""
+        if envelope is None or response.status_code == 204 or not response.content:
+            return self._json_body(response, method, path)
+        content = clean_wire(response.content)
+        try:
+            return envelope.validate_json(content)
+        except ValidationError:
+            return self._parse(content, method, path)
 
     async def _send(
         self,
@@ -430,9 +482,11 @@ class AltegioClient:
         idempotent: bool | None = None,
         write: bool | None = None,
         api_version: ApiVersion = 1,
-    ) -> tuple[httpx.Response, JsonValue]:
+        envelope: TypeAdapter[Envelope[Any]] | None = None,
+    ) -> tuple[httpx.Response, JsonValue | Envelope[Any]]:
         """Send with retries; with `decode`, a 2xx body that is not valid JSON counts as a transport
-        failure (a cut-off answer), so an idempotent request is retried like a dropped connection."""
+        failure (a cut-off answer), so an idempotent request is retried like a dropped connection.
+        With `envelope`, a successful `{success: true, data, meta}` answer comes back validated."""
         method = method.upper()
         retry_ok = is_idempotent(method) if idempotent is None else idempotent
         credentials = auth or self._auth
@@ -479,7 +533,7 @@ class AltegioClient:
                 if not decode:
                     return response, None
                 try:
-                    return response, self._json_body(response, method, path)
+                    return response, self._decode(response, method, path, envelope)
                 except MalformedResponse as malformed:
                     if retry_ok and attempt < self.settings.max_retries:
                         attempt = await self._wait_before_retry(attempt, None, malformed)

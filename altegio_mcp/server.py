@@ -162,7 +162,17 @@ class AltegioMCP(MCPServer[Runtime]):
         which the server ignores, so the client waits forever for an answer. JSON-RPC says: a line
         that is not JSON gets `-32700 Parse error`, a JSON value that is not a request gets
         `-32600 Invalid Request`, both with `"id": null` unless the id could be read.
+
+        Pipes (what MCP hosts give) are served on the event loop without worker threads
+        (`altegio_mcp.stdio`); anything else goes through the SDK's transport.
         """
+        from altegio_mcp.stdio import pipe_stdio, pipes_usable
+
+        if pipes_usable():
+            async with pipe_stdio(unreadable_message_error) as (read_stream, write_stream):
+                lowlevel = self._lowlevel_server
+                await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+            return
         async with stdio_server() as (read_stream, write_stream):
             await self.serve_streams(read_stream, write_stream)
 

@@ -3,11 +3,17 @@
 Invisible and bidirectional control characters can hide instructions or reorder what a person
 sees; they are removed, so whatever a review says is visible as plain text. Nothing else is
 changed: the words stay the customer's own, and output schemas label such fields user-provided.
+
+Every JSON answer from Altegio is cleaned once, on the way in, as bytes (`clean_wire`): hidden
+characters written raw (UTF-8) or as `\\uXXXX` escapes are removed before the body is parsed, so
+every string a tool reads from it, and therefore every result built from those strings, is clean
+without a second walk over the result.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import Any, cast
 
 # Every format (Cf), control (Cc, except tab and newline) and private-use (Co) character of
@@ -36,6 +42,149 @@ def clean_text(value: str | None) -> str | None:
     if value is None or (value.isascii() and value.isprintable()):
         return value
     return _HIDDEN.sub("", value).translate(_SEPARATORS)
+
+
+# --- the same cleaning on a JSON document's bytes ----------------------------------------------------
+
+_SEPARATOR_CODES = frozenset({0x2028, 0x2029})
+# The code points `_HIDDEN` removes, as (first, last) ranges; tests/test_text.py checks that they
+# are exactly `_HIDDEN`'s.
+HIDDEN_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C),
+    (0x6DD, 0x6DD), (0x70F, 0x70F), (0x890, 0x891), (0x8E2, 0x8E2), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064),
+    (0x2066, 0x206F), (0x3164, 0x3164), (0xE000, 0xF8FF), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F), (0xE0100, 0xE01EF), (0xF0000, 0x10FFFF),
+)  # fmt: skip
+
+
+def _utf8_patterns(first: int, last: int) -> list[bytes]:
+    """Byte patterns matching exactly the UTF-8 encodings of the code points first..last."""
+    for bound in (0x7F, 0x7FF, 0xFFFF):  # one encoded length per sub-range
+        if first <= bound < last:
+            return _utf8_patterns(first, bound) + _utf8_patterns(bound + 1, last)
+    return _byte_ranges(chr(first).encode(), chr(last).encode())
+
+
+def _byte_ranges(low: bytes, high: bytes) -> list[bytes]:
+    def one(lo: int, hi: int) -> bytes:
+        return (
+            re.escape(bytes([lo]))
+            if lo == hi
+            else b"[" + re.escape(bytes([lo])) + b"-" + re.escape(bytes([hi])) + b"]"
+        )
+
+    if len(low) == 1:
+        return [one(low[0], high[0])]
+    rest = len(low) - 1
+    if low[0] == high[0]:
+        return [one(low[0], low[0]) + tail for tail in _byte_ranges(low[1:], high[1:])]
+    patterns = [one(low[0], low[0]) + tail for tail in _byte_ranges(low[1:], b"\xbf" * rest)]
+    if high[0] - low[0] > 1:
+        patterns.append(one(low[0] + 1, high[0] - 1) + b"[\x80-\xbf]" * rest)
+    patterns += [one(high[0], high[0]) + tail for tail in _byte_ranges(b"\x80" * rest, high[1:])]
+    return patterns
+
+
+_RAW_RANGES = (*HIDDEN_RANGES[3:], (0x7F, 0x9F), (0x2028, 0x2029))
+# Raw (UTF-8) hidden characters and separators. Control characters below 0x20 cannot occur raw
+# inside a JSON string (only as whitespace between tokens), so they are left to the escapes below.
+_RAW = re.compile(
+    b"|".join(pattern for first, last in _RAW_RANGES for pattern in _utf8_patterns(first, last))
+)
+# Escapes that may stand for a hidden character: `\\b`, `\\f`, `\\r`, and `\\uXXXX` in the blocks
+# that hold hidden characters or surrogates (a pair is read whole). The run of backslashes is
+# matched whole: an even run is escaped backslashes followed by plain text, not an escape. The
+# pattern starts with a literal backslash so that the regex engine skips to candidates in C.
+_ESCAPED = re.compile(
+    rb"\\(\\*)(?:([bfr])|u((?:00|0[678]|1[178]|20|31|[dD][89a-fA-F]|[eEfF][0-9a-fA-F])[0-9a-fA-F]{2})"
+    rb"(?:\\u([dD][c-fC-F][0-9a-fA-F]{2}))?)"
+)
+# The first bytes of every `_RAW` match.
+
+
+def _leads(first: int, last: int) -> set[int]:
+    """The bytes that can start the UTF-8 encoding of a code point in first..last."""
+    for bound in (0x7F, 0x7FF, 0xFFFF):
+        if first <= bound < last:
+            return _leads(first, bound) | _leads(bound + 1, last)
+    return set(range(chr(first).encode()[0], chr(last).encode()[0] + 1))
+
+
+_RAW_LEADS = bytes(sorted(set[int]().union(*(_leads(first, last) for first, last in _RAW_RANGES))))
+
+
+_FIRSTS = [first for first, _ in HIDDEN_RANGES]
+
+
+def _hidden_code(code: int) -> bool:
+    at = bisect_right(_FIRSTS, code) - 1
+    return (at >= 0 and code <= HIDDEN_RANGES[at][1]) or 0xD800 <= code <= 0xDFFF
+
+
+def _unescape_hidden(match: re.Match[bytes]) -> bytes:
+    pairs, short, high, low = match.groups()
+    if len(pairs) % 2:  # an even run of backslashes: escaped backslashes, then ordinary text
+        return match.group()
+    if short:
+        return pairs  # \b, \f, \r: backspace, form feed and carriage return are hidden controls
+    code = int(high, 16)
+    tail = b""
+    if low is not None:
+        if 0xD800 <= code <= 0xDBFF:
+            code = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+        else:  # not a pair: judge the second escape on its own
+            tail = b"\\u" + low if not _hidden_code(int(low, 16)) else b""
+    if code in _SEPARATOR_CODES:
+        return pairs + b"\\n" + tail
+    if _hidden_code(code):
+        return pairs + tail
+    return match.group()
+
+
+def _clean_raw(body: bytes) -> bytes:
+    """Remove raw hidden characters: each candidate lead byte is found in C, then matched exactly."""
+    if len(body.translate(None, _RAW_LEADS)) == len(body):
+        return body  # no byte that starts a hidden character: the common answer
+    spans: list[tuple[int, int, bytes]] = []
+    for lead in _RAW_LEADS:
+        needle = bytes((lead,))
+        at = body.find(needle)
+        while at != -1:
+            match = _RAW.match(body, at)
+            if match is not None:
+                found = match.group()
+                spans.append((at, match.end(), b"\\n" if found in _RAW_SEPARATORS else b""))
+            at = body.find(needle, at + 1)
+    if not spans:
+        return body
+    spans.sort()
+    parts: list[bytes] = []
+    done = 0
+    for start, end, replacement in spans:
+        parts += (body[done:start], replacement)
+        done = end
+    parts.append(body[done:])
+    return b"".join(parts)
+
+
+_RAW_SEPARATORS = ("\u2028".encode(), "\u2029".encode())
+
+
+def clean_wire(body: bytes) -> bytes:
+    """A JSON document (UTF-8 bytes) with `clean_text` applied to every string in it, keys included.
+
+    Before parsing, in one pass each for escapes and raw characters; an answer without a backslash
+    or a byte that can start a hidden character costs two scans in C. Line and paragraph
+    separators become the escape `\\n`, so the JSON stays valid.
+    """
+    if b"\\" in body:
+        body = _ESCAPED.sub(_unescape_hidden, body)
+    if not body.isascii() or b"\x7f" in body:
+        body = _clean_raw(body)
+    return body
 
 
 def clean_json(value: Any) -> Any:

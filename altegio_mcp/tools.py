@@ -52,7 +52,7 @@ from altegio_mcp.operations.base import Args, OpContext, Operation, Result
 from altegio_mcp.runtime import Runtime
 from altegio_mcp.schema import compact_schema, output_schema, prime_output_schemas
 from altegio_mcp.settings import Settings
-from altegio_mcp.text import clean_json, clean_text
+from altegio_mcp.text import clean_text
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -312,9 +312,9 @@ async def invoke(
     out.notes = [*out.notes, *octx.notes]
     journal.close("done (read back)" if octx.settled else "done")
     log.info("%s ok in %.1f ms", op.name, (time.perf_counter() - started) * 1000)
-    # Every string leaving the server is cleaned once here, including raw `details` and text
-    # renderings, so hidden or reordering characters from public text never reach the model.
-    text = cast(str, clean_text(op.render(out)))
+    # Every string from Altegio was cleaned once, on the way in (`clean_wire`), so the result and
+    # its text rendering, built from those strings, need no second pass.
+    text = op.render(out)
     if runtime.settings.sandbox:
         text = SANDBOX_BANNER + text
     content: list[ContentBlock] = [TextContent(type="text", text=text)]
@@ -332,7 +332,7 @@ async def invoke(
         )
     return CallToolResult(
         content=content,
-        structured_content=clean_json(out.model_dump(mode="json", exclude_none=True)),
+        structured_content=out.model_dump(mode="json", exclude_none=True),
         _meta={"altegio-mcp/sandbox": True} if runtime.settings.sandbox else None,
     )
 
@@ -420,8 +420,8 @@ def confirmation_result(runtime: Runtime, op: AnyOperation, request: Confirmatio
     if runtime.settings.sandbox:
         text += SANDBOX_TAG
     return CallToolResult(
-        content=[TextContent(type="text", text=cast(str, clean_text(text)))],
-        structured_content=clean_json(payload.model_dump(mode="json")),
+        content=[TextContent(type="text", text=text)],
+        structured_content=payload.model_dump(mode="json"),
         _meta={"altegio-mcp/sandbox": True} if runtime.settings.sandbox else None,
     )
 

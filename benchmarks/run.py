@@ -35,6 +35,7 @@ import bench_profile
 from bench_common import BENCH_DIR, ROOT, Figure, JsonDict, Row, isolate_environment
 from bench_http import GENERATORS, UPSTREAMS, HttpOptions, http_throughput
 from bench_inprocess import compactness, per_call, tool_list
+from bench_peer import side_by_side
 from bench_stdio import cold_start, memory
 
 RESULTS = BENCH_DIR / "results.json"
@@ -55,6 +56,9 @@ class Sizes:
     step_iterations: int
     profile_calls: int
     growth_calls: int
+    peer_calls: int
+    peer_list_calls: int
+    peer_start_runs: int
 
 
 FULL = Sizes(
@@ -69,6 +73,9 @@ FULL = Sizes(
     step_iterations=500,
     profile_calls=1000,
     growth_calls=2000,
+    peer_calls=500,
+    peer_list_calls=200,
+    peer_start_runs=10,
 )
 QUICK = Sizes(
     cold_start_runs=3,
@@ -82,15 +89,33 @@ QUICK = Sizes(
     step_iterations=100,
     profile_calls=200,
     growth_calls=300,
+    peer_calls=100,
+    peer_list_calls=40,
+    peer_start_runs=3,
 )
 
-FIGURES = ("cold_start", "per_call", "tool_list", "compactness", "http", "memory", "profile")
+FIGURES = ("peer", "cold_start", "per_call", "tool_list", "compactness", "http", "memory", "profile")
 
 
 def _figures(
-    sizes: Sizes, env: dict[str, str], errlog: TextIO, scratch: Path, http: HttpOptions
+    sizes: Sizes,
+    env: dict[str, str],
+    errlog: TextIO,
+    scratch: Path,
+    http: HttpOptions,
+    args: argparse.Namespace,
 ) -> dict[str, Callable[[], Figure]]:
     return {
+        "peer": lambda: side_by_side(
+            args.peer,
+            args.before,
+            sizes.peer_calls,
+            sizes.peer_list_calls,
+            sizes.peer_start_runs,
+            env,
+            errlog,
+            scratch,
+        ),
         "cold_start": lambda: cold_start(sizes.cold_start_runs, env, errlog),
         "per_call": lambda: per_call(sizes.calls, sizes.list_calls),
         "tool_list": tool_list,
@@ -297,6 +322,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--http-workers", type=int, default=1, help="figure 5: ALTEGIO_HTTP_WORKERS for the servers"
     )
+    parser.add_argument(
+        "--peer",
+        type=Path,
+        default=None,
+        help="a built checkout of altegio/altegio-pro-mcp to run side by side (skipped when absent)",
+    )
+    parser.add_argument(
+        "--before",
+        default=None,
+        help="another installation's `altegio-mcp` console script, run beside this one (before/after)",
+    )
     args = parser.parse_args(argv)
     wanted = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(wanted) - set(FIGURES))
@@ -324,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = isolate_environment(Path(scratch))
         log_path = Path(scratch) / "servers.log"
         with log_path.open("w", encoding="utf-8") as errlog:
-            runners = _figures(sizes, env, errlog, Path(scratch), http)
+            runners = _figures(sizes, env, errlog, Path(scratch), http, args)
             for name in wanted:
                 print(f"… {name}", file=sys.stderr, flush=True)
                 try:

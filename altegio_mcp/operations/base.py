@@ -45,7 +45,7 @@ from altegio_mcp.errors import (
     WriteNotDone,
     WriteOutcomeUnknown,
 )
-from altegio_mcp.text import USER_TEXT_NOTE, clean_text
+from altegio_mcp.text import USER_TEXT_NOTE
 from altegio_mcp.timeutil import TimeError, iso, localize, zone
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -117,11 +117,8 @@ Detail = Annotated[
 ]
 
 
-def _clean(value: object) -> object:
-    return clean_text(value) if isinstance(value, str) else value
-
-
-UserText = Annotated[str | None, BeforeValidator(_clean), Field(default=None, description=USER_TEXT_NOTE)]
+# Public text: cleaned on the way in, with the rest of Altegio's answer (`text.clean_wire`).
+UserText = Annotated[str | None, Field(default=None, description=USER_TEXT_NOTE)]
 
 
 # Altegio's answer passed through as it came: the wire model that reads it validates it once, so

@@ -129,11 +129,25 @@ async def test_every_read_strips_hidden_controls_from_public_text(fake_time: Fak
 # --- an exact upstream payload ---------------------------------------------------------------------------
 
 
-def evil_upstream(request: httpx.Request) -> httpx.Response:
+ENCODINGS = ("utf-8", "escaped", "php")
+"""How the upstream writes its JSON: raw UTF-8; every non-ASCII character as a \\u escape; and as
+PHP's `json_encode` does by default (escapes, and `/` written `\\/`)."""
+
+
+def encoded(body: object, encoding: str) -> httpx.Response:
+    if encoding == "utf-8":
+        return httpx.Response(200, json=body)
+    text = json.dumps(body, ensure_ascii=True)
+    if encoding == "php":
+        text = text.replace("/", "\\/")
+    return httpx.Response(200, content=text.encode(), headers={"content-type": "application/json"})
+
+
+def evil_upstream(request: httpx.Request, encoding: str = "utf-8") -> httpx.Response:
     path = request.url.path.removeprefix("/api/v1")
 
     def ok(data: Any) -> httpx.Response:
-        return httpx.Response(200, json={"success": True, "data": data, "meta": {"total_count": 1}})
+        return encoded({"success": True, "data": data, "meta": {"total_count": 1}}, encoding)
 
     if path == "/company/1":
         return ok({"id": 1, "title": "Salon", "timezone_name": "America/New_York"})
@@ -178,9 +192,13 @@ MOCK_CALLS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+@pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize(("tool", "args"), MOCK_CALLS, ids=[c[0] for c in MOCK_CALLS])
-async def test_mock_payload_is_stripped(tool: str, args: dict[str, Any], tally: Tally) -> None:
-    async with mock_session(evil_upstream, **{**SESSION_SETTINGS, "location_id": 1}) as session:
+async def test_mock_payload_is_stripped(tool: str, args: dict[str, Any], encoding: str, tally: Tally) -> None:
+    def upstream(request: httpx.Request) -> httpx.Response:
+        return evil_upstream(request, encoding)
+
+    async with mock_session(upstream, **{**SESSION_SETTINGS, "location_id": 1}) as session:
         result = await session.call(tool, args)
     assert not result.is_error, text_of(result)
     assert_clean(result)
@@ -189,9 +207,13 @@ async def test_mock_payload_is_stripped(tool: str, args: dict[str, Any], tally: 
     tally.add("untrusted.cases")
 
 
+@pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize(("tool", "args"), MOCK_CALLS[:3], ids=[c[0] for c in MOCK_CALLS[:3]])
-async def test_detail_mode_strips_hidden_controls(tool: str, args: dict[str, Any]) -> None:
-    async with mock_session(evil_upstream, **{**SESSION_SETTINGS, "location_id": 1}) as session:
+async def test_detail_mode_strips_hidden_controls(tool: str, args: dict[str, Any], encoding: str) -> None:
+    def upstream(request: httpx.Request) -> httpx.Response:
+        return evil_upstream(request, encoding)
+
+    async with mock_session(upstream, **{**SESSION_SETTINGS, "location_id": 1}) as session:
         result = await session.call(tool, {**args, "detail": True})
     assert not result.is_error, text_of(result)
     assert "details" in json.dumps(result.structured_content)
