@@ -12,17 +12,20 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
-import httpx
 from pydantic import JsonValue, SecretStr, ValidationError
 
 from altegio_mcp import __version__
-from altegio_mcp.client import AltegioClient
-from altegio_mcp.credentials import CredentialStore, Identity, sign_in
-from altegio_mcp.errors import AltegioError, AuthenticationFailed, ValidationFailed
 from altegio_mcp.settings import Settings
+
+if TYPE_CHECKING:
+    # Each command imports what it uses: `serve` must not pay for the HTTP client, the credential
+    # store or the error vocabulary before it answers `tools/list`.
+    import httpx
+
+    from altegio_mcp.credentials import Identity
 
 log = logging.getLogger("altegio_mcp")
 
@@ -145,6 +148,9 @@ async def login_flow(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[Identity, str]:
     """`POST /auth` with the partner token; store the user token; return who and where."""
+    from altegio_mcp.client import AltegioClient
+    from altegio_mcp.credentials import CredentialStore, sign_in
+
     async with AltegioClient(settings, transport=transport) as client:
         token, identity = await sign_in(client, login, password)
     where = CredentialStore(settings).save(token, identity, settings.partner_token)
@@ -169,6 +175,8 @@ def cmd_login(
     ask: Callable[[str], str] = input,
     ask_secret: Callable[[str], str] = getpass.getpass,
 ) -> int:
+    from altegio_mcp.errors import AltegioError, AuthenticationFailed, ValidationFailed
+
     settings = settings_from(args)
     if settings.sandbox:
         settings, transport = _sandbox_settings(settings)
@@ -196,6 +204,8 @@ def cmd_login(
 
 
 def cmd_logout(args: argparse.Namespace, out: TextIO) -> int:
+    from altegio_mcp.credentials import CredentialStore
+
     settings = settings_from(args)
     removed = CredentialStore(settings).delete()
     out.write("Stored user token removed.\n" if removed else "No stored user token.\n")
@@ -208,6 +218,9 @@ def cmd_logout(args: argparse.Namespace, out: TextIO) -> int:
 async def doctor_report(
     settings: Settings, transport: httpx.AsyncBaseTransport | None, identity: Identity | None, source: str
 ) -> tuple[list[str], bool]:
+    from altegio_mcp.client import AltegioClient
+    from altegio_mcp.errors import AltegioError
+
     lines: list[str] = []
     ok = True
 
@@ -280,7 +293,7 @@ def cmd_doctor(
 def cmd_tools(args: argparse.Namespace, out: TextIO) -> int:
     from altegio_mcp.docs import tool_table
     from altegio_mcp.operations import ALL_OPERATIONS, DEFAULT_TOOLSETS
-    from altegio_mcp.tools import select_operations
+    from altegio_mcp.selection import select_operations
 
     operations = select_operations(ALL_OPERATIONS, settings_from(args), DEFAULT_TOOLSETS)
     if args.markdown:

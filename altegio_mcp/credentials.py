@@ -14,14 +14,15 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import platformdirs
 from pydantic import JsonValue, SecretStr
 
-from altegio_mcp.client import AltegioClient
-from altegio_mcp.errors import AltegioError
-from altegio_mcp.settings import Settings
+if TYPE_CHECKING:
+    # Only `login` talks to Altegio; a server resolving its tokens at start needs no HTTP stack.
+    from altegio_mcp.client import AltegioClient
+    from altegio_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ async def sign_in(client: AltegioClient, login: str, password: SecretStr) -> tup
 
     The password goes into the request body only; it is never logged or kept.
     """
+    from altegio_mcp.errors import AltegioError
+
     res = await client.request(
         "POST",
         "/auth",

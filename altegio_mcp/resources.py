@@ -14,22 +14,29 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
-from altegio_mcp.errors import AltegioError, NotFound, PermissionDenied
-from altegio_mcp.operations import ALL_OPERATIONS
-from altegio_mcp.operations.base import Operation
-from altegio_mcp.ratelimit import fingerprint
-from altegio_mcp.runtime import Runtime
 from altegio_mcp.state import StateStore, StateUnavailable
 from altegio_mcp.timeutil import iso, offset_text, zone
 
+if TYPE_CHECKING:
+    from altegio_mcp.operations.base import Operation
+    from altegio_mcp.runtime import Runtime
+
 TTL_SECONDS = 60.0
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-BY_NAME: dict[str, Operation[Any, Any]] = {op.name: op for op in ALL_OPERATIONS}
+
+
+@cache
+def by_name() -> dict[str, Operation[Any, Any]]:
+    """Every operation by name, loaded with the first resource read (not at start)."""
+    from altegio_mcp.operations import ALL_OPERATIONS
+
+    return {op.name: op for op in ALL_OPERATIONS}
 
 
 class ResourceCache:
@@ -59,7 +66,7 @@ class ResourceCache:
 
 async def read_operation(runtime: Runtime, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """Run one read operation for the current caller and return its structured output."""
-    op = BY_NAME[name]
+    op = by_name()[name]
     if not op.read_only:
         raise ValueError(f"{name} is not a read operation")
     octx = runtime.op_context(runtime.current_caller())
@@ -90,6 +97,9 @@ def register_resources(server: MCPServer[Runtime], runtime: Runtime) -> None:
     cache = ResourceCache(runtime.state)
 
     async def cached(uri: str, build: Callable[[], Awaitable[dict[str, Any]]]) -> str:
+        from altegio_mcp.errors import AltegioError, NotFound, PermissionDenied
+        from altegio_mcp.ratelimit import fingerprint
+
         async def render() -> str:
             try:
                 payload = await build()

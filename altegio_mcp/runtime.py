@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from altegio_mcp import timeutil
-from altegio_mcp.audit import AuditLog
-from altegio_mcp.client import AltegioClient
-from altegio_mcp.confirm import ConfirmationTokens
-from altegio_mcp.operations.base import Caller, LocationDirectory, OpContext
-from altegio_mcp.settings import Settings
-from altegio_mcp.state import StateStore
+
+if TYPE_CHECKING:
+    # Imported when the client is first opened: the HTTP stack and the operation vocabulary are
+    # not needed to answer `initialize` or `tools/list`.
+    from altegio_mcp.audit import AuditLog
+    from altegio_mcp.client import AltegioClient
+    from altegio_mcp.confirm import ConfirmationTokens
+    from altegio_mcp.operations.base import Caller, LocationDirectory, OpContext
+    from altegio_mcp.settings import Settings
+    from altegio_mcp.state import StateStore
 
 
 class Runtime:
@@ -39,41 +44,58 @@ class Runtime:
         self.current_caller = current_caller
         self._client: AltegioClient | None = None
         self._locations: LocationDirectory | None = None
+        self._open_client: Callable[[], AltegioClient] | None = None
+        self._context: type[OpContext] | None = None
         self._users = 0
 
     @asynccontextmanager
     async def connected(self, open_client: Callable[[], AltegioClient]) -> AsyncGenerator[None]:
         """Share one client between overlapping lifespans (several in-memory sessions of one server):
-        the first opens it, the last closes it."""
+        the first lifespan makes it available, the first use opens it (so a session that only
+        lists tools never loads the HTTP stack), the last lifespan closes it."""
         if self._users == 0:
-            client = open_client()
-            self._client = client
-            self._locations = LocationDirectory(client)
+            self._open_client = open_client
         self._users += 1
         try:
             yield
         finally:
             self._users -= 1
-            if self._users == 0 and self._client is not None:
-                closing, self._client, self._locations = self._client, None, None
-                await closing.aclose()
+            if self._users == 0:
+                self._open_client = None
+                if self._client is not None:
+                    closing, self._client, self._locations = self._client, None, None
+                    await closing.aclose()
                 await self.state.aclose()  # reopens on next use
+
+    def _open(self) -> AltegioClient:
+        if self._open_client is None:
+            raise RuntimeError("the Altegio client is not open (the server lifespan has not started)")
+        from altegio_mcp.operations.base import LocationDirectory, OpContext
+
+        client = self._open_client()
+        self._client = client
+        self._locations = LocationDirectory(client)
+        self._context = OpContext
+        return client
 
     @property
     def client(self) -> AltegioClient:
-        if self._client is None:
-            raise RuntimeError("the Altegio client is not open (the server lifespan has not started)")
-        return self._client
+        client = self._client
+        return client if client is not None else self._open()
 
     @property
     def locations(self) -> LocationDirectory:
         if self._locations is None:
-            raise RuntimeError("the Altegio client is not open (the server lifespan has not started)")
+            self._open()
+        assert self._locations is not None  # noqa: S101 - set by _open
         return self._locations
 
     def op_context(self, caller: Caller) -> OpContext:
-        return OpContext(
-            client=self.client,
+        client = self.client
+        context = self._context
+        assert context is not None  # noqa: S101 - set with the client
+        return context(
+            client=client,
             caller=caller,
             locations=self.locations,
             default_location_id=caller.default_location(self.settings.location_id),

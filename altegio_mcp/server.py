@@ -11,12 +11,13 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
-import httpx
 import platformdirs
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.tools import Tool, ToolManager
 from mcp.server.stdio import stdio_server
 from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.exceptions import MCPError
@@ -31,21 +32,30 @@ from mcp.types import (
     JSONRPCError,
     RequestId,
 )
+from mcp.types import Tool as MCPTool
 from pydantic import SecretStr, ValidationError
 
-from altegio_mcp import __version__
+from altegio_mcp import __version__, schema_cache
 from altegio_mcp.audit import AuditLog
-from altegio_mcp.client import AltegioAuth, AltegioClient
 from altegio_mcp.confirm import ConfirmationTokens
-from altegio_mcp.credentials import APP_NAME, Identity, resolve_credentials
-from altegio_mcp.operations import ALL_OPERATIONS, DEFAULT_TOOLSETS
-from altegio_mcp.operations.base import Caller
+from altegio_mcp.operations import DEFAULT_TOOLSETS
 from altegio_mcp.prompts import for_tools, load_prompt_files, to_mcp_prompt
 from altegio_mcp.resources import register_resources
 from altegio_mcp.runtime import Runtime
+from altegio_mcp.selection import select_operations
 from altegio_mcp.settings import Settings
-from altegio_mcp.state import open_store
-from altegio_mcp.tools import ToolFactory, select_operations
+from altegio_mcp.state import APP_NAME, open_store
+
+if TYPE_CHECKING:
+    # Loaded on first use, not at start: the HTTP stack (httpx), the credential store, the
+    # embedded sandbox and the operation declarations are not needed for `tools/list`.
+    import httpx
+
+    from altegio_mcp.client import AltegioClient
+    from altegio_mcp.credentials import Identity
+    from altegio_mcp.operations.base import Caller
+    from altegio_mcp.sandbox import Sandbox
+    from altegio_mcp.tools import ToolFactory
 
 log = logging.getLogger(__name__)
 
@@ -74,28 +84,70 @@ SANDBOX_NOTE = (
 )
 
 
-@dataclass(slots=True)
 class Upstream:
-    """How the server reaches Altegio: the settings it uses and an optional in-process transport."""
+    """How the server reaches Altegio: the settings it uses and an optional in-process transport.
 
-    settings: Settings
-    transport: httpx.AsyncBaseTransport | None
-    identity: Identity | None
-    token_source: str
-    sandbox: Any = None
+    The embedded sandbox of `serve --sandbox` is created on first use (`make_sandbox`): seeding
+    it and loading its routes is not needed to answer `initialize` or `tools/list`.
+    """
+
+    __slots__ = ("_make_sandbox", "_sandbox", "_transport", "identity", "settings", "token_source")
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        identity: Identity | None = None,
+        token_source: str = "",
+        sandbox: Any = None,
+        *,
+        make_sandbox: Callable[[], Sandbox] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.token_source = token_source
+        self._transport = transport
+        self._sandbox = sandbox
+        self._make_sandbox = make_sandbox
+
+    @property
+    def sandbox(self) -> Any:
+        """The sandbox this upstream serves or keeps the clock of, if any (created on first use)."""
+        if self._sandbox is None and self._make_sandbox is not None:
+            self._sandbox = self._make_sandbox()
+        return self._sandbox
+
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport | None:
+        """An in-process transport, or None to reach `settings.base_url` over the network."""
+        if self._transport is None and self._make_sandbox is not None:
+            self._transport = cast("Sandbox", self.sandbox).transport()
+        return self._transport
+
+    def clock(self) -> Callable[[], datetime] | None:
+        """The sandbox's own clock (its data is anchored on it), without creating the sandbox yet."""
+        if self._sandbox is not None:
+            return cast("Callable[[], datetime]", self._sandbox.now)
+        if self._make_sandbox is not None:
+            return lambda: cast("datetime", self.sandbox.now())
+        return None
 
 
 def sandbox_upstream(settings: Settings) -> Upstream:
     """The embedded emulator, in process, with its demo tokens and default location."""
+    from altegio_mcp.credentials import Identity
     from altegio_mcp.sandbox import (
         DEMO_LOGIN,
         DEMO_PARTNER_TOKEN,
         DEMO_USER_TOKEN,
         NEW_YORK_LOCATION_ID,
-        create_sandbox,
     )
 
-    sandbox = create_sandbox()
+    def make_sandbox() -> Sandbox:
+        from altegio_mcp.sandbox import create_sandbox
+
+        return create_sandbox()
+
     demo = settings.model_copy(
         update={
             "partner_token": SecretStr(DEMO_PARTNER_TOKEN),
@@ -106,18 +158,23 @@ def sandbox_upstream(settings: Settings) -> Upstream:
         }
     )
     identity = Identity(name="Sandbox demo manager", login=DEMO_LOGIN)
-    return Upstream(demo, sandbox.transport(), identity, "sandbox demo token", sandbox)
+    return Upstream(demo, None, identity, "sandbox demo token", make_sandbox=make_sandbox)
 
 
 def resolve_upstream(settings: Settings) -> Upstream:
     if settings.sandbox:
         return sandbox_upstream(settings)
+    from altegio_mcp.credentials import resolve_credentials
+
     resolved, identity, source = resolve_credentials(settings)
     return Upstream(resolved, None, identity, source)
 
 
 def local_caller(upstream: Upstream) -> Caller:
     """The one caller of a stdio server: the person whose user token the server was given."""
+    from altegio_mcp.client import AltegioAuth
+    from altegio_mcp.operations.base import Caller
+
     settings = upstream.settings
     identity = upstream.identity
     return Caller(
@@ -129,12 +186,115 @@ def local_caller(upstream: Upstream) -> Caller:
     )
 
 
+def lazy_local_caller(upstream: Upstream) -> Callable[[], Caller]:
+    """`local_caller`, made on the first call (it needs the client module) and kept."""
+    made: list[Caller] = []
+
+    def current() -> Caller:
+        if not made:
+            made.append(local_caller(upstream))
+        return made[0]
+
+    return current
+
+
+# --- tools from the schema cache, built on first call ---------------------------------------------
+
+
+class LazyTools:
+    """The served tools: published from the schema cache, each built from its declaration the
+    first time something needs the `Tool` itself (a call, or a test reaching for it)."""
+
+    def __init__(self, runtime: Runtime, entries: list[schema_cache.CachedTool]) -> None:
+        self.runtime = runtime
+        self.entries = {entry.name: entry for entry in entries}
+        self.published = {name: MCPTool.model_validate(entry.wire) for name, entry in self.entries.items()}
+        self._factory: ToolFactory | None = None
+        self._operations: dict[str, Any] = {}
+
+    def build(self, name: str) -> Tool:
+        if self._factory is None:
+            from altegio_mcp.operations import ALL_OPERATIONS
+            from altegio_mcp.tools import ToolFactory
+
+            settings = self.runtime.settings
+            selected = select_operations(ALL_OPERATIONS, settings, DEFAULT_TOOLSETS)
+            self._operations = {op.name: op for op in selected}
+            self._factory = ToolFactory(self.runtime)
+        return self._factory.build(self._operations[name], self.entries[name].wire)
+
+
+class LazyToolManager(ToolManager):
+    """A `ToolManager` whose cached tools are built on first use (`LazyTools`); `names` keeps the
+    order they were declared in, then tools added later."""
+
+    def __init__(self, lazy: LazyTools, warn_on_duplicate_tools: bool = True) -> None:
+        super().__init__(warn_on_duplicate_tools)
+        self.lazy = lazy
+        self._pending = set(lazy.entries)
+
+    def names(self) -> list[str]:
+        cached = [name for name in self.lazy.entries if name in self._pending or name in self._tools]
+        return [*cached, *(name for name in self._tools if name not in self.lazy.entries)]
+
+    def built(self, name: str) -> Tool | None:
+        """The tool if it exists as a `Tool` already; never builds one."""
+        return self._tools.get(name)
+
+    def get_tool(self, name: str) -> Tool | None:
+        tool = self._tools.get(name)
+        if tool is None and name in self._pending:
+            tool = self._tools[name] = self.lazy.build(name)
+            self._pending.discard(name)
+        return tool
+
+    def list_tools(self) -> list[Tool]:
+        return [tool for name in self.names() if (tool := self.get_tool(name)) is not None]
+
+    def remove_tool(self, name: str) -> None:
+        if name in self._pending:
+            self._pending.discard(name)
+            return
+        super().remove_tool(name)
+
+
+def published(tool: Tool) -> MCPTool:
+    """A built tool as `tools/list` shows it (what `MCPServer.list_tools` does for each)."""
+    return MCPTool(
+        name=tool.name,
+        title=tool.title,
+        description=tool.description,
+        input_schema=tool.parameters,
+        output_schema=tool.output_schema,
+        annotations=tool.annotations,
+        icons=tool.icons,
+        _meta=tool.meta,
+    )
+
+
 class AltegioMCP(MCPServer[Runtime]):
     """`MCPServer` whose `prompts/get` refuses an unknown prompt or a missing argument as the spec says.
 
     The SDK answers both with JSON-RPC code 0 and logs a traceback; a caller's mistake is
     `-32602 Invalid params`, answered quietly.
     """
+
+    _lazy_tools: LazyToolManager | None = None
+
+    def serve_lazily(self, lazy: LazyTools) -> None:
+        """Serve `lazy`'s tools: listed from the schema cache, each built on its first call."""
+        manager = LazyToolManager(lazy, self.settings.warn_on_duplicate_tools)
+        self._tool_manager = self._lazy_tools = manager
+
+    async def list_tools(self) -> list[MCPTool]:
+        manager = self._lazy_tools
+        if manager is None or manager is not self._tool_manager:
+            return await super().list_tools()
+        listed: list[MCPTool] = []
+        for name in manager.names():
+            tool = manager.built(name)
+            listed.append(manager.lazy.published[name] if tool is None else published(tool))
+        return listed
 
     async def get_prompt(
         self,
@@ -236,15 +396,18 @@ def build_server(
     current_caller: Callable[[], Caller] | None = None,
     server_options: dict[str, Any] | None = None,
 ) -> AltegioServer:
-    """The MCP server for these settings. `upstream` overrides where requests go (tests, sandbox)."""
+    """The MCP server for these settings. `upstream` overrides where requests go (tests, sandbox).
+
+    Only what `initialize` and `tools/list` need is done here: tools are published from the schema
+    cache and built on their first call; the Altegio client (and with it the HTTP stack) opens on
+    first use; the sandbox of `--sandbox` is seeded on first use.
+    """
     upstream = upstream or resolve_upstream(settings)
     settings = upstream.settings
-    caller = local_caller(upstream)
     secret = settings.confirm_secret.get_secret_value().encode() if settings.confirm_secret else None
-    state_dir = platformdirs.user_state_path(APP_NAME)
     audit_path = None
     if settings.audit_enabled():
-        audit_path = settings.audit_log or state_dir / "audit.jsonl"
+        audit_path = settings.audit_log or platformdirs.user_state_path(APP_NAME) / "audit.jsonl"
     store = open_store(settings)
     runtime = Runtime(
         settings,
@@ -252,19 +415,20 @@ def build_server(
             secret, ttl_seconds=settings.confirm_ttl, warn_if_random=not settings.sandbox, store=store
         ),
         audit=AuditLog(audit_path),
-        current_caller=current_caller or (lambda: caller),
+        current_caller=current_caller or lazy_local_caller(upstream),
         # The sandbox's data is anchored on its own clock: "now" and "tomorrow" must agree with it.
-        clock=upstream.sandbox.now if upstream.sandbox is not None else None,
+        clock=upstream.clock(),
     )
-    operations = select_operations(ALL_OPERATIONS, settings, DEFAULT_TOOLSETS)
-    factory = ToolFactory(runtime)
-    tools = factory.build_all(operations)
+    entries = select_operations(schema_cache.load(), settings, DEFAULT_TOOLSETS)
+
+    def open_client() -> AltegioClient:
+        from altegio_mcp.client import AltegioClient
+
+        return AltegioClient(settings, transport=upstream.transport, state=store)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
-        async with runtime.connected(
-            lambda: AltegioClient(settings, transport=upstream.transport, state=store)
-        ):
+        async with runtime.connected(open_client):
             yield runtime
 
     instructions = (SANDBOX_NOTE if settings.sandbox else "") + INSTRUCTIONS
@@ -274,12 +438,12 @@ def build_server(
         instructions=instructions,
         version=__version__,
         website_url="https://github.com/altegio-mcp/altegio-mcp",
-        tools=list(tools),
         lifespan=lifespan,
         log_level=settings.log_level,
         **(server_options or {}),
     )
-    served = {op.name for op in operations}
+    server.serve_lazily(LazyTools(runtime, entries))
+    served = {entry.name for entry in entries}
     for prompt in load_prompt_files():
         adapted = for_tools(prompt, served)  # hidden, or naming only the tools served here
         if adapted is not None:

@@ -12,6 +12,7 @@ registered.
 from __future__ import annotations
 
 import base64
+import copy
 import inspect
 import logging
 import time
@@ -51,7 +52,7 @@ from altegio_mcp.gate import (
 from altegio_mcp.operations.base import Args, OpContext, Operation, Result
 from altegio_mcp.runtime import Runtime
 from altegio_mcp.schema import compact_schema, output_schema, prime_output_schemas
-from altegio_mcp.settings import Settings
+from altegio_mcp.selection import select_operations
 from altegio_mcp.text import clean_text
 
 if TYPE_CHECKING:
@@ -63,48 +64,6 @@ AnyOperation = Operation[Any, Any]
 
 SANDBOX_BANNER = "[SANDBOX: demo data from the embedded emulator, not a real business] "
 SANDBOX_TAG = " [SANDBOX]"  # ends error texts, which start with what happened
-
-# --- selection --------------------------------------------------------------------------------------
-
-
-def select_operations(
-    operations: Sequence[AnyOperation], settings: Settings, default_toolsets: Iterable[str]
-) -> list[AnyOperation]:
-    """Toolsets, then `tools` added, then `exclude_tools` removed; `read_only` wins over all
-    (it drops every non-read operation, or swaps in its read-only variant when it has one).
-
-    `default` means the core operations of the default toolsets; naming a toolset takes all of its
-    operations; `all` takes everything.
-    """
-    known_sets = {op.toolset for op in operations}
-    known_names = {op.name for op in operations}
-    wanted: set[str] = set()
-    core_only: set[str] = set()
-    for name in settings.toolsets:
-        if name == "all":
-            wanted |= known_sets
-        elif name == "default":
-            core_only |= set(default_toolsets)
-        elif name in known_sets:
-            wanted.add(name)
-        else:
-            raise ValueError(
-                f"unknown toolset {name!r}; choose from: all, default, {', '.join(sorted(known_sets))}"
-            )
-    for name in [*settings.tools, *settings.exclude_tools]:
-        if name not in known_names:
-            raise ValueError(f"unknown tool {name!r}; known tools: {', '.join(sorted(known_names))}")
-    chosen = [
-        op
-        for op in operations
-        if (op.toolset in wanted or (op.toolset in core_only and op.core) or op.name in settings.tools)
-        and op.name not in settings.exclude_tools
-    ]
-    if settings.read_only:
-        # An operation with a read-only variant (the dynamic API call) stays, refusing writes itself.
-        variants = [op if op.read_only else op.read_only_variant for op in chosen]
-        chosen = [op for op in variants if op is not None]
-    return chosen
 
 
 def annotations_for(op: AnyOperation) -> ToolAnnotations:
@@ -201,9 +160,16 @@ class ToolFactory:
         prime_tool_output_schemas(operations)  # one schema pass for every output model
         return [self.build(op) for op in operations]
 
-    def build(self, op: AnyOperation) -> OperationTool:
+    def build(self, op: AnyOperation, published: dict[str, Any] | None = None) -> OperationTool:
+        """The tool of `op`. `published` is its `tools/list` form from the schema cache, whose
+        schemas are used as they are (a test keeps the cache equal to a fresh generation)."""
         args_model = argument_model(op)
         handler = self._handler(op, args_model)
+        if published is None:
+            parameters, output = compact_schema(args_model), tool_output_schema(op)
+        else:
+            parameters = copy.deepcopy(cast(dict[str, Any], published["inputSchema"]))
+            output = cast(dict[str, Any], published["outputSchema"])
         # Built directly rather than with `Tool.from_function`, which would derive (and we would
         # throw away) a second argument model and two full JSON schemas per tool at every start.
         resolved = find_resolved_parameters(handler)
@@ -212,10 +178,10 @@ class ToolFactory:
             name=op.name,
             title=op.title,
             description=op.description,
-            parameters=compact_schema(args_model),
+            parameters=parameters,
             # No `output_model`: every result is built as an instance of the operation's output
             # model (validated on construction), so the SDK's second validation would only add cost.
-            fn_metadata=FuncMetadata(arg_model=args_model, output_schema=tool_output_schema(op)),
+            fn_metadata=FuncMetadata(arg_model=args_model, output_schema=output),
             is_async=True,
             context_kwarg="ctx",
             resolved_params=dict(resolved),

@@ -46,7 +46,7 @@ async def _spawn_to_tools_list(params: StdioServerParameters, errlog: TextIO) ->
     return elapsed, len(listed.tools)
 
 
-async def _cold_start(runs: int, env: dict[str, str], errlog: TextIO) -> JsonDict:
+async def _cold_start(runs: int, env: dict[str, str], errlog: TextIO, baseline: str | None) -> JsonDict:
     command, prefix = server_command()
     # Without --sandbox, as deployed: tokens from the environment, the default credential store.
     # Nothing at start talks to Altegio, so dummy tokens are enough to reach tools/list. keyring
@@ -63,6 +63,9 @@ async def _cold_start(runs: int, env: dict[str, str], errlog: TextIO) -> JsonDic
         "bare_sdk": _params(sys.executable, [str(BENCH_DIR / "minimal_server.py")], env),
         "altegio_production": _params(command, [*prefix, "serve"], production),
     }
+    if baseline is not None:  # another installation's console script, e.g. the commit before a change
+        servers["baseline"] = _params(baseline, ["serve", "--sandbox"], env)
+        servers["baseline_production"] = _params(baseline, ["serve"], production)
     samples: dict[str, list[float]] = {name: [] for name in servers}
     tools: dict[str, int] = {}
     for name, params in servers.items():  # warm the OS file cache and the .pyc files; not counted
@@ -74,45 +77,59 @@ async def _cold_start(runs: int, env: dict[str, str], errlog: TextIO) -> JsonDic
         for name in order:
             elapsed, _ = await _spawn_to_tools_list(servers[name], errlog)
             samples[name].append(elapsed)
-    return {
+    data: JsonDict = {
         "runs": runs,
         "command": " ".join([command, *prefix, "serve", "--sandbox"]),
         "tools_listed": tools,
-        "altegio": ms_summary(samples["altegio"]),
-        "bare_sdk": ms_summary(samples["bare_sdk"]),
-        "altegio_production": ms_summary(samples["altegio_production"]),
+        **{name: ms_summary(values) for name, values in samples.items()},
         "samples_ms": {name: [round(s * 1000, 2) for s in values] for name, values in samples.items()},
     }
+    if baseline is not None:
+        data["baseline_command"] = f"{baseline} serve --sandbox"
+    return data
 
 
-def cold_start(runs: int, env: dict[str, str], errlog: TextIO) -> Figure:
-    data = anyio.run(_cold_start, runs, env, errlog)
+def cold_start(runs: int, env: dict[str, str], errlog: TextIO, baseline: str | None = None) -> Figure:
+    """Figure 1; with `baseline` (another installation's `altegio-mcp`), its two starts alternate
+    with ours too, so a before/after comparison comes from one run."""
+    data = anyio.run(_cold_start, runs, env, errlog, baseline)
     ours, bare = data["altegio"]["median_ms"], data["bare_sdk"]["median_ms"]
     deployed = data["altegio_production"]["median_ms"]
     data["ratio_median"] = r = ratio(ours, bare)
     data["ratio_median_production"] = ratio(deployed, bare)
-    return Figure(
-        "cold_start",
-        data,
-        [
-            Row(
-                "1 Cold start: spawn → tools/list",
-                f"{ours:.0f} ms median of {runs} ({data['tools_listed']['altegio']} tools)",
-                f"{bare:.0f} ms bare SDK, 1 tool",
-                r,
-                f"≤ {COLD_START_TARGET}×",
-                r <= COLD_START_TARGET,
-            ),
-            Row(
-                "  same, `serve` as deployed (no sandbox)",
-                f"{deployed:.0f} ms median ({data['tools_listed']['altegio_production']} tools)",
-                "tokens from env, default credential store",
-                data["ratio_median_production"],
-                "(info)",
-                None,
-            ),
-        ],
-    )
+    rows = [
+        Row(
+            "1 Cold start: spawn → tools/list",
+            f"{ours:.0f} ms median of {runs} ({data['tools_listed']['altegio']} tools)",
+            f"{bare:.0f} ms bare SDK, 1 tool",
+            r,
+            f"≤ {COLD_START_TARGET}×",
+            r <= COLD_START_TARGET,
+        ),
+        Row(
+            "  same, `serve` as deployed (no sandbox)",
+            f"{deployed:.0f} ms median ({data['tools_listed']['altegio_production']} tools)",
+            "tokens from env, default credential store",
+            data["ratio_median_production"],
+            "(info)",
+            None,
+        ),
+    ]
+    if baseline is not None:
+        for key, label in (("baseline", "serve --sandbox"), ("baseline_production", "serve")):
+            median = data[key]["median_ms"]
+            data[f"ratio_median_{key}"] = ratio(median, bare)
+            rows.append(
+                Row(
+                    f"  baseline `{label}` (same run)",
+                    f"{median:.0f} ms median ({data['tools_listed'][key]} tools)",
+                    baseline,
+                    data[f"ratio_median_{key}"],
+                    "(info)",
+                    None,
+                )
+            )
+    return Figure("cold_start", data, rows)
 
 
 async def _memory(calls: int, env: dict[str, str], errlog: TextIO) -> JsonDict:

@@ -116,7 +116,7 @@ def _figures(
             errlog,
             scratch,
         ),
-        "cold_start": lambda: cold_start(sizes.cold_start_runs, env, errlog),
+        "cold_start": lambda: cold_start(sizes.cold_start_runs, env, errlog, args.cold_start_baseline),
         "per_call": lambda: per_call(sizes.calls, sizes.list_calls),
         "tool_list": tool_list,
         "compactness": compactness,
@@ -303,6 +303,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", default=",".join(FIGURES), help=f"comma-separated subset of: {', '.join(FIGURES)}"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    parser.add_argument(
+        "--cold-start-baseline",
+        metavar="EXECUTABLE",
+        help="another installation's altegio-mcp: figure 1 spawns it too, alternating in the same run",
+    )
     parser.add_argument(
         "--http-baseline",
         metavar="EXECUTABLE",

@@ -1,49 +1,17 @@
-"""Every Altegio API operation the server exposes, grouped by area, plus the toolsets on by default."""
+"""Every Altegio API operation the server exposes, grouped by area, plus the toolsets on by default.
+
+`ALL_OPERATIONS` is loaded on first use (`registry.py` imports every operation module, about a
+quarter of a second): a server answers `initialize` and `tools/list` from the schema cache
+(`schema_cache.py`) and needs the declarations only when a tool is first called.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from altegio_mcp.operations import (
-    api,
-    appointments,
-    availability,
-    calendar,
-    catalog,
-    client_edits,
-    client_history,
-    clients,
-    events,
-    locations,
-    online_catalog,
-    recurring,
-    reviews,
-    schedules,
-    team,
-    team_schedule,
-    visits,
-)
-from altegio_mcp.operations.base import Operation
-
-ALL_OPERATIONS: tuple[Operation[Any, Any], ...] = (
-    *appointments.OPERATIONS,
-    *availability.OPERATIONS,
-    *online_catalog.OPERATIONS,
-    *team_schedule.OPERATIONS,
-    *calendar.OPERATIONS,
-    *reviews.OPERATIONS,
-    *visits.OPERATIONS,
-    *schedules.OPERATIONS,
-    *recurring.OPERATIONS,
-    *locations.OPERATIONS,
-    *catalog.OPERATIONS,
-    *team.OPERATIONS,
-    *clients.OPERATIONS,
-    *client_edits.OPERATIONS,
-    *client_history.OPERATIONS,
-    *events.OPERATIONS,
-    *api.OPERATIONS,
-)
+if TYPE_CHECKING:
+    from altegio_mcp.operations.base import Operation
+    from altegio_mcp.operations.registry import ALL_OPERATIONS
 
 DEFAULT_TOOLSETS: tuple[str, ...] = (
     "appointments",
@@ -56,5 +24,21 @@ DEFAULT_TOOLSETS: tuple[str, ...] = (
     "team",
     "clients",
 )
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: `from altegio_mcp.operations import ALL_OPERATIONS` imports the registry then.
+    # Other unknown names raise AttributeError, so `from altegio_mcp.operations import visits`
+    # still imports the submodule.
+    if name == "ALL_OPERATIONS":
+        from altegio_mcp.operations.registry import ALL_OPERATIONS
+
+        return ALL_OPERATIONS
+    if name == "Operation":
+        from altegio_mcp.operations.base import Operation
+
+        return Operation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["ALL_OPERATIONS", "DEFAULT_TOOLSETS", "Operation"]

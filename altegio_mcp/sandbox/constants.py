@@ -18,3 +18,9 @@ DEMO_PASSWORD: Final = "sandbox-demo-password"  # noqa: S105 - public demo crede
 SECOND_USER_TOKEN: Final = "sandbox-user-token-frontdesk"  # noqa: S105 - public demo credential
 SECOND_LOGIN: Final = "+12125550199"
 SECOND_PASSWORD: Final = "sandbox-frontdesk-password"  # noqa: S105 - public demo credential
+
+NEW_YORK_LOCATION_ID: Final = 1001
+DUBAI_LOCATION_ID: Final = 1002
+LONDON_LOCATION_ID: Final = 1003
+DEMO_USER_ID: Final = 9001
+SECOND_USER_ID: Final = 9002

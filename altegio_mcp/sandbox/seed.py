@@ -25,9 +25,12 @@ from datetime import date, datetime, time, timedelta
 from altegio_mcp.sandbox.constants import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
+    DEMO_USER_ID,
     DEMO_USER_TOKEN,
+    NEW_YORK_LOCATION_ID,
     SECOND_LOGIN,
     SECOND_PASSWORD,
+    SECOND_USER_ID,
     SECOND_USER_TOKEN,
 )
 from altegio_mcp.sandbox.models import (
@@ -52,12 +55,9 @@ from altegio_mcp.sandbox.seed_data import (
     CATEGORIES,
     CLIENT_COMMENTS,
     CLIENTS,
-    DEMO_USER_ID,
     INJECTION_REVIEW,
-    NEW_YORK_LOCATION_ID,
     REVIEW_TEXTS,
     SCHEDULES,
-    SECOND_USER_ID,
     SERVICES,
     TEAM_MEMBERS,
     locations,

@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import time
 from typing import Final, NamedTuple
 
+from altegio_mcp.sandbox.constants import (
+    DUBAI_LOCATION_ID,
+    LONDON_LOCATION_ID,
+    NEW_YORK_LOCATION_ID,
+)
 from altegio_mcp.sandbox.models import Location
-
-NEW_YORK_LOCATION_ID: Final = 1001
-DUBAI_LOCATION_ID: Final = 1002
-LONDON_LOCATION_ID: Final = 1003
-DEMO_USER_ID: Final = 9001
-SECOND_USER_ID: Final = 9002
 
 Hours = dict[int, list[tuple[time, time]]]
 
