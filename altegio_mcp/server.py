@@ -422,9 +422,7 @@ def build_server(
     entries = select_operations(schema_cache.load(), settings, DEFAULT_TOOLSETS)
 
     def open_client() -> AltegioClient:
-        from altegio_mcp.client import AltegioClient
-
-        return AltegioClient(settings, transport=upstream.transport, state=store)
+        return client_class()(settings, transport=upstream.transport, state=store)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
@@ -450,3 +448,20 @@ def build_server(
             server.add_prompt(to_mcp_prompt(adapted))
     register_resources(server, runtime)
     return AltegioServer(mcp=server, runtime=runtime, upstream=upstream)
+
+
+def client_class() -> type[AltegioClient]:
+    """`AltegioClient`, imported with the first call; a test may swap this module's attribute."""
+    found = globals().get("AltegioClient")
+    return cast("type[AltegioClient]", found) if found is not None else __getattr__("AltegioClient")
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: `altegio_mcp.server.AltegioClient` stays available (and patchable) while the start
+    # does not import the client and its HTTP stack.
+    if name == "AltegioClient":
+        from altegio_mcp.client import AltegioClient
+
+        globals()[name] = AltegioClient
+        return AltegioClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
