@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         help="HTTP: sessions and SSE, so 2025-11-25 clients get the confirmation form",
     )
     serve.add_argument(
+        "--workers",
+        dest="http_workers",
+        type=int,
+        help="HTTP: worker processes sharing the port (default 1)",
+    )
+    serve.add_argument(
         "--access-log",
         dest="http_access_log",
         action="store_true",
@@ -107,6 +113,7 @@ SETTING_KEYS = (
     "http_port",
     "http_access_log",
     "http_stateful",
+    "http_workers",
     "toolsets",
     "tools",
     "exclude_tools",

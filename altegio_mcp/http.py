@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -368,31 +369,68 @@ def build_http_app(
     return HttpApp(app=app, server=server, keys=keys, oauth=oauth)
 
 
+def workers_refusal(settings: Settings) -> str | None:
+    """Why this configuration cannot run several worker processes, or None when it can."""
+    from altegio_mcp.serving import workers_unsupported
+
+    if settings.http_stateful:
+        return (
+            "ALTEGIO_HTTP_WORKERS above 1 needs stateless mode: sessions live in the process that "
+            "opened them; run one stateful process per port behind sticky routing instead"
+        )
+    if settings.sandbox:
+        return (
+            "ALTEGIO_HTTP_WORKERS above 1 cannot use the in-process sandbox (each worker would hold its "
+            "own demo data): run `altegio-mcp sandbox` and point ALTEGIO_BASE_URL at it"
+        )
+    return workers_unsupported()
+
+
 def serve_http(settings: Settings) -> int:
     """Run until SIGINT/SIGTERM; uvicorn drains in-flight requests before exiting."""
-    from altegio_mcp.serving import ServeOptions, guarded_server
+    from altegio_mcp.serving import ServeOptions, WorkerPool, guarded_server
 
+    workers = settings.http_workers
+    if workers > 1:
+        refusal = workers_refusal(settings)
+        if refusal is not None:
+            raise ValueError(refusal)
+        if settings.confirm_secret is None:
+            # One secret for every worker, made before the fork: a token issued by one worker is
+            # checked by another, and so is the sealed state of the 2026-07-28 confirmation form.
+            log.warning(
+                "ALTEGIO_CONFIRM_SECRET is not set: the %d workers share a random one, so confirmation "
+                "tokens do not outlive this server",
+                workers,
+            )
+            settings = settings.model_copy(update={"confirm_secret": SecretStr(secrets.token_urlsafe(32))})
     built = build_http_app(settings)
     log.warning(
-        "serving MCP over HTTP on http://%s:%s/mcp (%s callers, auth=%s, %s)",
+        "serving MCP over HTTP on http://%s:%s/mcp (%s callers, auth=%s, %s%s)",
         settings.http_host,
         settings.http_port,
         len(built.keys) if settings.http_auth == "keys" else "any",
         settings.http_auth,
         "stateful: sessions and SSE" if settings.http_stateful else "stateless",
+        f", {workers} worker processes" if workers > 1 else "",
     )
     if built.oauth is not None:
         log.warning("connector URL for chat apps: %s", built.oauth.provider.resource)
-    server = guarded_server(
-        built.app,
-        ServeOptions(
-            host=settings.http_host,
-            port=settings.http_port,
-            header_timeout=settings.http_header_timeout,
-            max_connections=settings.http_max_connections,
-            access_log=settings.http_access_log,
-            log_level=settings.log_level,
-        ),
+    options = ServeOptions(
+        host=settings.http_host,
+        port=settings.http_port,
+        header_timeout=settings.http_header_timeout,
+        max_connections=settings.http_max_connections,
+        access_log=settings.http_access_log,
+        log_level=settings.log_level,
     )
-    server.run()
+    if workers > 1:
+        pool = WorkerPool(
+            workers,
+            settings.http_host,
+            settings.http_port,
+            lambda sock: guarded_server(built.app, options).run(sockets=[sock]),
+        )
+        return pool.run()
+    guarded_server(built.app, options).run()
     return 0

@@ -37,15 +37,25 @@ a subclass of uvicorn's h11 protocol, always selected explicitly):
 
 Measured (benchmarks/idle_sockets.py, the test in tests/test_idle_sockets.py): 20,000 idle loopback
 sockets against plain uvicorn vs this layer; the figures are in the README (Streamable HTTP).
+
+Several worker processes on one port (`ALTEGIO_HTTP_WORKERS`, `WorkerPool`): uvicorn's own
+`workers` spawns fresh interpreters that import the app by name, which a built app with a guard
+bound into its protocol class cannot be; the pool forks the built app instead (POSIX).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
+import os
+import signal
+import socket
 import sys
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -278,3 +288,144 @@ def guarded_server(app: Any, options: ServeOptions) -> GuardedServer:
         fd_limit,
     )
     return GuardedServer(config, guard)
+
+
+# --- several worker processes --------------------------------------------------------------------
+
+
+def workers_unsupported() -> str | None:
+    """Why several worker processes cannot run on this platform, or None."""
+    if not hasattr(os, "fork"):
+        return "several HTTP workers need os.fork (Linux, macOS); run one process per port instead"
+    return None
+
+
+def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    # accepted sockets inherit this; without it Nagle's algorithm and delayed ACKs add 40 ms to
+    # every answer written in two parts (head, then body).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+class WorkerPool:
+    """`count` forked processes serving one port, and a parent that only supervises them.
+
+    Each worker runs the whole app (its own event loop, upstream client and connection guard); what
+    must be one truth for all of them (used confirmation tokens, idempotency keys, the rate budget,
+    OAuth grants) is in the shared state store, as for replicas. The app is built before the fork,
+    so a bad configuration fails once, up front, and the workers share its secrets.
+
+    The parent opens the listening sockets before forking. On Linux there is one per worker, all
+    bound to the port with `SO_REUSEPORT`, and the kernel spreads new connections across them from
+    the first moment (a worker still starting finds its connections waiting in its backlog); with one
+    shared socket the worker that happens to be idle takes a whole burst, and keep-alive connections
+    stay where they landed. Elsewhere the workers share one socket. SIGTERM or SIGINT to the parent
+    is passed on as SIGTERM and each worker drains as a single server would. A worker that dies
+    otherwise is replaced on the same socket, unless workers keep dying (`MAX_RESTARTS` in a
+    minute), which stops the pool.
+    """
+
+    MAX_RESTARTS = 10
+    RESTART_PAUSE = 0.5
+
+    def __init__(self, count: int, host: str, port: int, serve: Callable[[socket.socket], None]) -> None:
+        self.count = count
+        self.host = host
+        self.port = port
+        self._serve = serve
+        self._reuse_port = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+        self._children: dict[int, int] = {}
+        self._stopping = False
+
+    def _listen(self) -> list[socket.socket]:
+        backlog = accept_backlog(raise_fd_limit())
+        sockets: list[socket.socket] = []
+        try:
+            for _ in range(self.count if self._reuse_port else 1):
+                sock = _bind(self.host, self.port, reuse_port=self._reuse_port)
+                sockets.append(sock)
+                self.port = sock.getsockname()[1]  # port 0: the rest join the one the first got
+                sock.listen(backlog)
+        except OSError:
+            for sock in sockets:
+                sock.close()
+            raise
+        return sockets
+
+    def run(self) -> int:
+        sockets = self._listen()
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        restarts: list[float] = []
+        failed = False
+        try:
+            for slot in range(self.count):
+                self._spawn(slot, sockets)
+            while self._children:
+                try:
+                    pid, status = os.wait()
+                except ChildProcessError:  # pragma: no cover - nothing left to wait for
+                    break
+                slot = self._children.pop(pid, None)
+                if slot is None or self._stopping:
+                    continue
+                now = time.monotonic()
+                restarts = [t for t in restarts if now - t < 60] + [now]
+                code = os.waitstatus_to_exitcode(status)
+                if len(restarts) > self.MAX_RESTARTS:
+                    log.error("HTTP workers keep exiting (the last with %s); stopping", code)
+                    failed = True
+                    self._stop(signal.SIGTERM, None)
+                    continue
+                log.warning("HTTP worker %d (pid %d) exited with %s; starting another", slot + 1, pid, code)
+                time.sleep(self.RESTART_PAUSE)
+                if not self._stopping:
+                    self._spawn(slot, sockets)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            for sock in sockets:
+                sock.close()
+        return 1 if failed else 0
+
+    def _stop(self, _signum: int, _frame: object) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        for pid in list(self._children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def _spawn(self, slot: int, sockets: list[socket.socket]) -> None:
+        pid = os.fork()
+        if pid:
+            self._children[pid] = slot
+            return
+        code = 1
+        try:  # the worker: never returns into the parent's code
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_DFL)  # uvicorn installs its own while serving
+            mine = sockets[slot % len(sockets)]
+            for sock in sockets:
+                if sock is not mine:
+                    sock.close()
+            log.info("HTTP worker %d of %d serving (pid %d)", slot + 1, self.count, os.getpid())
+            self._serve(mine)
+            code = 0
+        except SystemExit as exc:  # uvicorn exits this way when the app's start-up fails
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            log.exception("HTTP worker %d failed", slot + 1)
+        finally:
+            logging.shutdown()
+            os._exit(code)

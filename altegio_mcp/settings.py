@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         default=False,
         description="Sessions and SSE streams (2025-11-25 clients get the confirmation form); needs sticky routing.",
     )
+    http_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="HTTP worker processes on one port (stateless mode, an upstream outside the process; not Windows).",
+    )
     http_access_log: bool = Field(
         default=False, description="Log one line per HTTP request (to stderr, like every log)."
     )
