@@ -139,6 +139,11 @@ class LeanSession:
         reader, writer = self._reader, self._writer
         if reader is None or writer is None:
             raise RuntimeError("the session is not open")
+        if reader.at_eof() or writer.is_closing():
+            # The server closed the idle keep-alive connection (its header deadline); any HTTP
+            # client opens a new one. The server is stateless: the session needs nothing re-sent.
+            writer.close()
+            reader, writer = self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head[:-4].split(b"\r\n")
