@@ -8,7 +8,7 @@ and every result and the instructions say it is sandbox data.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import platformdirs
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool, ToolManager
 from mcp.server.stdio import stdio_server
@@ -32,15 +33,16 @@ from mcp.types import (
     JSONRPCError,
     RequestId,
 )
+from mcp.types import Prompt as MCPPrompt
+from mcp.types import Resource as MCPResource
+from mcp.types import ResourceTemplate as MCPResourceTemplate
 from mcp.types import Tool as MCPTool
-from pydantic import SecretStr, ValidationError
+from pydantic import AnyUrl, SecretStr, ValidationError
 
 from altegio_mcp import __version__, schema_cache
 from altegio_mcp.audit import AuditLog
 from altegio_mcp.confirm import ConfirmationTokens
 from altegio_mcp.operations import DEFAULT_TOOLSETS
-from altegio_mcp.prompts import for_tools, load_prompt_files, to_mcp_prompt
-from altegio_mcp.resources import register_resources
 from altegio_mcp.runtime import Runtime
 from altegio_mcp.selection import select_operations
 from altegio_mcp.settings import Settings
@@ -280,6 +282,37 @@ class AltegioMCP(MCPServer[Runtime]):
     """
 
     _lazy_tools: LazyToolManager | None = None
+    _deferred: list[Callable[[], None]] | None = None
+
+    def defer(self, register: Callable[[], None]) -> None:
+        """Run `register` (adding prompts or resources) before the first prompts or resources
+        request instead of at start: `initialize` and `tools/list` need neither."""
+        if self._deferred is None:
+            self._deferred = []
+        self._deferred.append(register)
+
+    def _settle(self) -> None:
+        pending, self._deferred = self._deferred, None
+        for register in pending or ():
+            register()
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        self._settle()
+        return await super().list_prompts()
+
+    async def list_resources(self) -> list[MCPResource]:
+        self._settle()
+        return await super().list_resources()
+
+    async def list_resource_templates(self) -> list[MCPResourceTemplate]:
+        self._settle()
+        return await super().list_resource_templates()
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Runtime, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        self._settle()
+        return await super().read_resource(uri, context)
 
     def serve_lazily(self, lazy: LazyTools) -> None:
         """Serve `lazy`'s tools: listed from the schema cache, each built on its first call."""
@@ -442,11 +475,22 @@ def build_server(
     )
     server.serve_lazily(LazyTools(runtime, entries))
     served = {entry.name for entry in entries}
-    for prompt in load_prompt_files():
-        adapted = for_tools(prompt, served)  # hidden, or naming only the tools served here
-        if adapted is not None:
-            server.add_prompt(to_mcp_prompt(adapted))
-    register_resources(server, runtime)
+
+    def add_prompts() -> None:
+        from altegio_mcp.prompts import for_tools, load_prompt_files, to_mcp_prompt
+
+        for prompt in load_prompt_files():
+            adapted = for_tools(prompt, served)  # hidden, or naming only the tools served here
+            if adapted is not None:
+                server.add_prompt(to_mcp_prompt(adapted))
+
+    def add_resources() -> None:
+        from altegio_mcp.resources import register_resources
+
+        register_resources(server, runtime)
+
+    server.defer(add_prompts)
+    server.defer(add_resources)
     return AltegioServer(mcp=server, runtime=runtime, upstream=upstream)
 
 

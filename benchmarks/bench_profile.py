@@ -35,7 +35,10 @@ from altegio_mcp.tools import ToolFactory
 IMPORT_SETS = {
     "bare SDK (minimal_server.py)": "from mcp.server import MCPServer",
     "altegio_mcp.cli (every command)": "import altegio_mcp.cli",
-    "serve --sandbox": "import altegio_mcp.cli, altegio_mcp.server, altegio_mcp.sandbox",
+    # What `serve --sandbox` loads before its `tools/list` answer (the sandbox itself waits for
+    # the first call).
+    "serve --sandbox": "from altegio_mcp import cli, server; "
+    "server.build_server(cli.settings_from(cli._parser().parse_args(['serve', '--sandbox'])))",
 }
 BARE, SERVE = "bare SDK (minimal_server.py)", "serve --sandbox"
 

@@ -191,7 +191,9 @@ def profile_report(data: JsonDict) -> str:
         f"  build_server {startup['build_server_ms']:g} ms, split: "
         + _pairs(startup["build_server_split_ms"])
     )
-    out.append("  slowest tools to build: " + _pairs(startup["slowest_tools_ms"]))
+    if startup.get("first_call_ms"):
+        out.append("  left for the first tool call: " + _pairs(startup["first_call_ms"]))
+    out.append("  slowest tools to build (on their first call): " + _pairs(startup["slowest_tools_ms"]))
     if startup.get("build_server_profile"):
         out.append("  build_server, top self time (pyinstrument, ms per build):")
         for item in startup["build_server_profile"][:8]:

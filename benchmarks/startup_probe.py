@@ -1,10 +1,11 @@
 """Where the start of `altegio-mcp serve --sandbox` goes, timed in a fresh interpreter.
 
 `run.py` runs this file as a subprocess (imports must be cold) and reads one JSON object from its
-stdout. The phases follow `cli.cmd_serve`: the SDK import that any MCP server pays, the project's
-own imports, the sandbox seed, `build_server` (with the time spent in argument models, schema
-compaction, handler signatures and the SDK's `Tool.from_function` separated), and the
-`tools/list` answer. A second, profiled `build_server` shows which functions the schema work is in.
+stdout. The phases follow `cli.cmd_serve` up to the `tools/list` answer: the SDK import that any
+MCP server pays, the project's own imports, the settings, `build_server` (tools come from the schema
+cache) and the answer. Then what the first tool call pays on top, because the start leaves it for
+later: importing the operation declarations, building the tool, seeding the sandbox and opening
+the Altegio client (the HTTP stack). A second, profiled `build_server` shows where its time goes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 spent: defaultdict[str, float] = defaultdict(float)
-SCHEMA_FUNCTIONS = ("compact_schema", "output_schema", "prime_tool_output_schemas")
 
 
 def timed(label: str | Callable[..., str], fn: Callable[P, R]) -> Callable[P, R]:
@@ -45,57 +45,40 @@ def wrap(owner: object, attribute: str, label: str | Callable[..., str]) -> None
         setattr(owner, attribute, timed(label, getattr(owner, attribute)))
 
 
-def schema_label(name: str) -> Callable[..., str]:
-    """`compact_schema (serialization)`: the function's name and, when given, its mode."""
-
-    def label(*_args: object, **kwargs: object) -> str:
-        return f"{name} ({kwargs['mode']})" if "mode" in kwargs else name
-
-    return label
-
-
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
 def main() -> None:
     phases: dict[str, float] = {}
+    first_call: dict[str, float] = {}
     mark = time.perf_counter()
 
-    def phase(name: str) -> None:
+    def phase(name: str, into: dict[str, float] = phases) -> None:
         nonlocal mark
         now = time.perf_counter()
-        phases[name] = ms(now - mark)
+        into[name] = ms(now - mark)
         mark = now
 
     import mcp.server  # noqa: F401 - the import the bare-SDK baseline pays too
 
     phase("import mcp.server (bare-SDK baseline pays this too)")
-    import altegio_mcp.cli
+    from altegio_mcp import cli
 
     phase("import altegio_mcp.cli (beyond the SDK)")
+    settings = cli.settings_from(cli._parser().parse_args(["serve", "--sandbox"]))  # pyright: ignore[reportPrivateUsage]
+    phase("settings from the command line and environment")
     import altegio_mcp.server as server_module
 
-    phase("import altegio_mcp.server + operations")
-    import altegio_mcp.sandbox  # noqa: F401 - imported by sandbox_upstream at start
+    phase("import altegio_mcp.server")
+    from altegio_mcp import schema_cache
 
-    phase("import altegio_mcp.sandbox")
-    from altegio_mcp import tools
-    from altegio_mcp.settings import Settings
-
-    settings = Settings(sandbox=True)
-    upstream = server_module.sandbox_upstream(settings)
-    phase("create sandbox (seed data)")
-
-    # Each wrapper only if the name still exists: tools.py is being worked on.
-    wrap(tools, "argument_model", "argument models (create_model)")
-    for name in SCHEMA_FUNCTIONS:
-        wrap(tools, name, schema_label(name))
-    wrap(tools.ToolFactory, "_handler", "handler signatures")
-    wrap(tools.ToolFactory, "build", lambda _self, op: f"op:{op.name}")
-    wrap(server_module, "load_prompt_files", "prompt files")
+    wrap(schema_cache, "load", "schema cache: read")
+    wrap(server_module, "select_operations", "select the served tools")
+    wrap(server_module, "LazyTools", "published tools (from the cache)")
+    wrap(server_module, "sandbox_upstream", "sandbox upstream (demo settings; no seed)")
     started = time.perf_counter()
-    built = server_module.build_server(settings, upstream=upstream)
+    built = server_module.build_server(settings)
     build_total = time.perf_counter() - started
     phase("build_server")
 
@@ -106,30 +89,44 @@ def main() -> None:
     wire = ListToolsResult(tools=listed).model_dump_json(by_alias=True, exclude_none=True)
     phase("tools/list: build and serialize the answer")
 
-    per_op = {key[3:]: value for key, value in spent.items() if key.startswith("op:")}
-    inner = {key: value for key, value in spent.items() if not key.startswith("op:")}
-    tool_building = sum(per_op.values())
-    accounted = sum(v for k, v in inner.items() if k != "prompt files")
+    # What the first tools/call pays on top.
+    from altegio_mcp.client import AltegioClient  # noqa: F401 - timed
+
+    phase("import the Altegio client (httpx)", first_call)
+    from altegio_mcp.operations import ALL_OPERATIONS  # noqa: F401 - timed
+
+    phase("import the operation declarations", first_call)
+    manager = built.mcp._tool_manager  # pyright: ignore[reportPrivateUsage]
+    tool_times: dict[str, float] = {}
+    for tool in listed:
+        tool_started = time.perf_counter()
+        manager.get_tool(tool.name)
+        tool_times[tool.name] = time.perf_counter() - tool_started
+    first = listed[0].name
+    first_call[f"build the first tool ({first}; loads the policy wrapper)"] = ms(tool_times[first])
+    mark = time.perf_counter()
+    built.upstream.transport  # noqa: B018 - creates the sandbox: seed data and routes
+    phase("seed the sandbox", first_call)
+
+    inner = {key: value for key, value in spent.items()}
     build: dict[str, float] = {key: ms(value) for key, value in sorted(inner.items(), key=lambda kv: -kv[1])}
-    build["Tool.from_function and the rest of ToolFactory.build"] = ms(tool_building - accounted)
-    build["MCPServer() and the rest of build_server"] = ms(
-        build_total - tool_building - inner.get("prompt files", 0.0)
-    )
-    slowest = sorted(per_op.items(), key=lambda kv: -kv[1])[:5]
+    build["MCPServer() and the rest of build_server"] = ms(build_total - sum(inner.values()))
+    slowest = sorted(tool_times.items(), key=lambda kv: -kv[1])[:5]
     result: dict[str, Any] = {
         "phases_ms": phases,
         "total_ms": round(sum(phases.values()), 2),
+        "first_call_ms": first_call,
         "build_server_ms": ms(build_total),
         "build_server_split_ms": build,
         "tools": len(listed),
         "tools_list_bytes": len(wire.encode()),
         "slowest_tools_ms": {name: ms(value) for name, value in slowest},
-        "build_server_profile": profile_build(server_module, settings, upstream),
+        "build_server_profile": profile_build(server_module, settings),
     }
     sys.stdout.write(json.dumps(result) + "\n")
 
 
-def profile_build(server_module: Any, settings: Any, upstream: Any) -> list[dict[str, Any]] | None:
+def profile_build(server_module: Any, settings: Any) -> list[dict[str, Any]] | None:
     """The top functions by self time in a second `build_server`, if pyinstrument is installed."""
     if importlib.util.find_spec("pyinstrument") is None:
         return None
@@ -138,7 +135,7 @@ def profile_build(server_module: Any, settings: Any, upstream: Any) -> list[dict
     profiler = pyinstrument.Profiler(interval=0.0002, async_mode="disabled")
     profiler.start()
     for _ in range(3):
-        server_module.build_server(settings, upstream=upstream)
+        server_module.build_server(settings)
     session = profiler.stop()
     from bench_samples import top_functions
 
