@@ -63,12 +63,16 @@ class AltegioAuth(httpx.Auth):
     def __init__(self, partner_token: SecretStr | None, user_token: SecretStr | None = None) -> None:
         self._partner = partner_token
         self._user = user_token
+        self._header: str | None = None
+        self._caller: str | None = None
 
     @property
     def has_user(self) -> bool:
         return self._user is not None and bool(self._user.get_secret_value())
 
     def header_value(self) -> str:
+        if self._header is not None:
+            return self._header
         if self._partner is None or not self._partner.get_secret_value():
             raise ConfigurationError(
                 "No Altegio partner token is configured: set ALTEGIO_PARTNER_TOKEN "
@@ -77,7 +81,15 @@ class AltegioAuth(httpx.Auth):
         value = f"Bearer {self._partner.get_secret_value()}"
         if self._user is not None and self._user.get_secret_value():
             value += f", User {self._user.get_secret_value()}"
+        self._header = value
         return value
+
+    @property
+    def caller_key(self) -> str:
+        """This caller's name in the shared rate budget: a fingerprint of its user token."""
+        if self._caller is None:
+            self._caller = fingerprint(self.user_secret() or "partner")
+        return self._caller
 
     def user_secret(self) -> str | None:
         """The user token, for naming this caller's rate share (only ever hashed)."""
@@ -503,16 +515,22 @@ class AltegioClient:
         url = path.lstrip("/") if api_version == 1 else f"{self.v2_base_url}/{path.lstrip('/')}"
         content = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
         attempt = 0
-        caller = fingerprint((auth or self._auth).user_secret() or "partner")
+        caller = (auth or self._auth).caller_key
         if write is None:  # a write unless a GET or a read sent as POST (a search, flagged idempotent)
             write = method != "GET" and idempotent is not True
         while True:
             await self.limiter.acquire(caller, write=write)
             self.stats.requests += 1
-            request = self._http.build_request(method, url, params=_clean_query(params), content=content)
+            request = self._http.build_request(
+                method,
+                url,
+                params=_clean_query(params),
+                content=content,
+                headers={"Authorization": credentials.header_value()},
+            )
             started = time.perf_counter()
             try:
-                response = await self._http.send(request, auth=credentials)
+                response = await self._http.send(request)
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, method, path)
                 # A request that could not even connect never reached Altegio: always safe to resend.

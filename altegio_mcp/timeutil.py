@@ -29,19 +29,31 @@ def zone(name: str | None) -> ZoneInfo:
 
 def parse_api_datetime(value: object, tz: ZoneInfo | None = None) -> datetime | None:
     """Read any of Altegio's datetime spellings; naive values are placed in `tz` (when given)."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
+        return None
+    try:  # the common spellings, in C
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = _parse_odd(value)
+        if parsed is None:
+            return None
+    if parsed.tzinfo is None and tz is not None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed
+
+
+def _parse_odd(value: str) -> datetime | None:
+    """The spellings `fromisoformat` refuses: surrounding spaces, and the like."""
+    if not value.strip():
         return None
     text = value.strip().replace(" ", "T", 1)
     text = _COMPACT_OFFSET.sub(r"\1:\2", text)
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
-    if parsed.tzinfo is None and tz is not None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed
 
 
 def localize(value: datetime, tz: ZoneInfo) -> tuple[datetime, str | None]:
@@ -88,8 +100,16 @@ def end_of(start: datetime, seconds: int | float | None) -> datetime | None:
 
 def offset_text(value: datetime) -> str:
     """`-05:00` for a datetime with an offset, empty for a naive one."""
-    text = value.strftime("%z")
-    return f"{text[:3]}:{text[3:]}" if text else ""
+    offset = value.utcoffset()
+    if offset is None:
+        return ""
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def span(start: str | None, end: str | None) -> str:
@@ -97,9 +117,10 @@ def span(start: str | None, end: str | None) -> str:
     if not start:
         return "time unknown"
     begin = datetime.fromisoformat(start)
-    text = f"{begin:%a %Y-%m-%d %H:%M}"
+    text = f"{_WEEKDAYS[begin.weekday()]} {begin.date().isoformat()} {begin.hour:02d}:{begin.minute:02d}"
     if end:
-        text += f"–{datetime.fromisoformat(end):%H:%M}"
+        finish = datetime.fromisoformat(end)
+        text += f"–{finish.hour:02d}:{finish.minute:02d}"
     offset = offset_text(begin)
     return f"{text} ({offset})" if offset else text
 

@@ -58,6 +58,7 @@ from altegio_mcp.operations.record_body import (
     service_ids_of,
 )
 from altegio_mcp.operations.records import (
+    APPOINTMENT_OR_LIST,
     APPOINTMENTS,
     ONE_APPOINTMENT,
     Appointment,
@@ -231,9 +232,15 @@ class GetAppointmentArgs(Args):
 
 async def fetch_appointment(ctx: OpContext, loc: int, appointment_id: int) -> WireAppointment:
     res = await ctx.call(
-        "GET", f"/record/{loc}/{appointment_id}", ANY, target=_appointment_target(loc, appointment_id)
+        "GET",
+        f"/record/{loc}/{appointment_id}",
+        APPOINTMENT_OR_LIST,
+        target=_appointment_target(loc, appointment_id),
     )
-    return ONE_APPOINTMENT.validate_python(first_of(res.data))
+    found = first_of(res.data)
+    if not isinstance(found, WireAppointment):  # an empty list
+        return ONE_APPOINTMENT.validate_python(found)  # raises the usual shape error
+    return found
 
 
 async def get_appointment(ctx: OpContext, a: GetAppointmentArgs) -> AppointmentResult:

@@ -131,6 +131,8 @@ class WireAppointment(Wire):
 
 APPOINTMENTS = TypeAdapter(list[WireAppointment])
 ONE_APPOINTMENT = TypeAdapter(WireAppointment)
+APPOINTMENT_OR_LIST = TypeAdapter(WireAppointment | list[WireAppointment])
+"""`GET /record` answers one object, or (in some versions) a one-item array: read in one pass."""
 
 
 class PersonRef(Out):
@@ -201,39 +203,42 @@ def to_appointment(wire: WireAppointment, tz: ZoneInfo, *, detail: bool = False)
     end = end_of(start, wire.duration) if start else None
     code = wire.attendance_code
     created = parse_api_datetime(wire.create_date, tz)
-    return Appointment(
-        id=wire.id,
-        location_id=wire.location,
-        start=iso(start.astimezone(tz)) if start else None,
-        end=iso(end.astimezone(tz)) if end else None,
-        duration_minutes=wire.duration // 60 if wire.duration else None,
-        client=ClientRef(
-            id=wire.client.id,
-            name=_client_name(wire.client),
-            phone=wire.client.phone,
-            email=wire.client.email or None,
-        )
-        if wire.client
+    client, staff = wire.client, wire.staff
+    # One validation of plain values (nested ones included) instead of a model per nested object.
+    fields: dict[str, object] = {
+        "id": wire.id,
+        "location_id": wire.location,
+        "start": iso(start.astimezone(tz)) if start else None,
+        "end": iso(end.astimezone(tz)) if end else None,
+        "duration_minutes": wire.duration // 60 if wire.duration else None,
+        "client": {
+            "id": client.id,
+            "name": _client_name(client),
+            "phone": client.phone,
+            "email": client.email or None,
+        }
+        if client
         else None,
-        team_member=PersonRef(id=wire.staff.id or wire.staff_id, name=wire.staff.name)
-        if wire.staff
-        else (PersonRef(id=wire.staff_id) if wire.staff_id else None),
-        services=[ServiceLine(id=s.id, title=s.title, cost=s.cost) for s in wire.services],
-        status=ATTENDANCE_NAMES.get(code, "unknown") if code is not None else "unknown",
-        confirmed=bool(wire.confirmed) if wire.confirmed is not None else None,
-        paid_full=bool(wire.paid_full) if wire.paid_full is not None else None,
-        prepaid=wire.prepaid,
-        visit_id=wire.visit_id or None,
-        activity_id=wire.activity_id or None,
-        tags=[Tag(id=t.id, title=t.title) for t in wire.record_labels if t.id is not None] or None,
-        comment=wire.comment or None,
-        created=iso(created.astimezone(tz)) if created else None,
-        online=wire.online,
-        record_from=wire.record_from or None,
-        api_id=wire.api_id or None,
-        deleted=wire.deleted or None,
-        details=wire_fields(wire) if detail else None,
-    )
+        "team_member": {"id": staff.id or wire.staff_id, "name": staff.name}
+        if staff
+        else ({"id": wire.staff_id} if wire.staff_id else None),
+        "services": [{"id": s.id, "title": s.title, "cost": s.cost} for s in wire.services],
+        "status": ATTENDANCE_NAMES.get(code, "unknown") if code is not None else "unknown",
+        "confirmed": bool(wire.confirmed) if wire.confirmed is not None else None,
+        "paid_full": bool(wire.paid_full) if wire.paid_full is not None else None,
+        "prepaid": wire.prepaid,
+        "visit_id": wire.visit_id or None,
+        "activity_id": wire.activity_id or None,
+        "tags": [{"id": t.id, "title": t.title} for t in wire.record_labels if t.id is not None] or None,
+        "comment": wire.comment or None,
+        "created": iso(created.astimezone(tz)) if created else None,
+        "online": wire.online,
+        "record_from": wire.record_from or None,
+        "api_id": wire.api_id or None,
+        "deleted": wire.deleted or None,
+        "details": wire_fields(wire) if detail else None,
+    }
+    return Appointment.model_validate(fields)
 
 
 def describe(appt: Appointment) -> str:

@@ -53,6 +53,7 @@ class SqliteStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._busy_timeout_ms = -1
         self._ops = 0
 
     # --- connection ---------------------------------------------------------------------------
@@ -82,7 +83,9 @@ class SqliteStore:
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
-        conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        if busy_timeout_ms != self._busy_timeout_ms:  # a statement saved on most operations
+            conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+            self._busy_timeout_ms = busy_timeout_ms
         now = self._clock()
         self._ops += 1
         if self._ops % PURGE_EVERY == 0:
@@ -250,5 +253,6 @@ class SqliteStore:
                 if self._conn is not None:
                     self._conn.close()
                     self._conn = None
+                    self._busy_timeout_ms = -1
 
         await anyio.to_thread.run_sync(close)
