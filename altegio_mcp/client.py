@@ -290,6 +290,15 @@ class AltegioClient:
             },
             follow_redirects=False,
         )
+        self._base = self.settings.base_url + "/"
+        self._headers = dict(self._http.headers)
+        self._timeout = httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout).as_dict()
+        # The transport the client would use (a proxy from the environment, or the one given):
+        # requests go to it directly, skipping the client's per-request auth, redirect and cookie
+        # machinery, which this client does not use. Read defensively (not a public attribute).
+        self._transport_for: Callable[[httpx.URL], httpx.AsyncBaseTransport] | None = getattr(
+            self._http, "_transport_for_url", None
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -521,16 +530,9 @@ class AltegioClient:
         while True:
             await self.limiter.acquire(caller, write=write)
             self.stats.requests += 1
-            request = self._http.build_request(
-                method,
-                url,
-                params=_clean_query(params),
-                content=content,
-                headers={"Authorization": credentials.header_value()},
-            )
             started = time.perf_counter()
             try:
-                response = await self._http.send(request)
+                response = await self._exchange(method, url, params, content, credentials.header_value())
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, method, path)
                 # A request that could not even connect never reached Altegio: always safe to resend.
@@ -573,6 +575,32 @@ class AltegioClient:
                     continue
             self._count(status_error)
             raise status_error
+
+    async def _exchange(
+        self, method: str, url: str, params: Query | None, content: bytes | None, authorization: str
+    ) -> httpx.Response:
+        """One HTTP request and its whole answer (read, connection released)."""
+        headers = {**self._headers, "Authorization": authorization}
+        if self._transport_for is None:  # pragma: no cover - an httpx without the lookup
+            request = self._http.build_request(method, url, params=_clean_query(params), content=content)
+            request.headers["Authorization"] = authorization
+            return await self._http.send(request)
+        absolute = url if url.startswith(("http://", "https://")) else self._base + url
+        request = httpx.Request(
+            method,
+            absolute,
+            params=_clean_query(params),
+            headers=headers,
+            content=content,
+            extensions={"timeout": self._timeout},
+        )
+        response = await self._transport_for(request.url).handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     def _transport_error(self, exc: httpx.TransportError, method: str, path: str) -> AltegioError:
         """Which kind of failure: never connected, no answer in time, or broken mid-way."""

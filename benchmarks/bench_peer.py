@@ -74,7 +74,7 @@ class Side:
 
     name: str
     params: StdioServerParameters
-    listing: tuple[str, dict[str, Any]]
+    listing: tuple[str, dict[str, Any]] | None
     single: tuple[str, dict[str, Any]]
     items: Callable[[CallToolResult], int]
     client: Client | None = None
@@ -84,6 +84,7 @@ class Side:
     calls: dict[str, int] = field(default_factory=dict[str, int])
     errors: int = 0
     rss_kib: dict[str, int] = field(default_factory=dict[str, int])
+    output_check_ms: float | None = None
 
 
 def _structured_items(result: CallToolResult) -> int:
@@ -202,9 +203,45 @@ async def _open(stack: AsyncExitStack, side: Side, errlog: TextIO) -> None:
     side.rss_kib["after_start"] = rss_kib(side.pid)
 
 
+def _ping_items(result: CallToolResult) -> int:
+    return 1
+
+
+def _bare_sdk(env: dict[str, str]) -> Side:
+    """The floor: a one-tool server written with the bare SDK (its `ping`), over the same stdio."""
+    return Side(
+        name="bare SDK server (ping)",
+        params=StdioServerParameters(command=_python(), args=[str(MINIMAL_SERVER)], env=env, cwd=str(ROOT)),
+        listing=None,
+        single=("ping", {}),
+        items=_ping_items,
+    )
+
+
+async def _output_check_ms(side: Side) -> float | None:
+    """What the SDK's client spends checking one listing result against the tool's outputSchema."""
+    assert side.client is not None
+    assert side.listing is not None
+    from jsonschema import Draft202012Validator
+
+    tool, arguments = side.listing
+    listed = await side.client.list_tools()
+    schema = next((t.output_schema for t in listed.tools if t.name == tool), None)
+    result = await side.client.call_tool(tool, arguments)
+    if schema is None or result.structured_content is None:
+        return None
+    validator = Draft202012Validator(schema)
+    started = time.perf_counter()
+    for _ in range(20):
+        validator.validate(result.structured_content)  # pyright: ignore[reportUnknownMemberType]
+    return round((time.perf_counter() - started) / 20 * 1000, 3)
+
+
 async def _call_block(side: Side, kind: str, n: int, expect: int) -> None:
     assert side.client is not None
-    tool, arguments = side.listing if kind == "listing" else side.single
+    call = side.listing if kind == "listing" else side.single
+    assert call is not None
+    tool, arguments = call
     times = side.latency.setdefault(kind, [])
     cpu_before = cpu_seconds(side.pid)
     for _ in range(n):
@@ -256,6 +293,7 @@ async def _run(
             home = scratch / "peer-home"
             home.mkdir(exist_ok=True)
             sides.append(_peer(entry, env, upstream, home))
+        floor = _bare_sdk(env)
         bare_sdk = StdioServerParameters(
             command=os.environ.get("PYTHON", _python()), args=[str(MINIMAL_SERVER)], env=env
         )
@@ -272,7 +310,7 @@ async def _run(
 
         bare: dict[str, list[float]] = {"listing": [], "single": []}
         async with AsyncExitStack() as stack:
-            for side in sides:
+            for side in [*sides, floor]:
                 await _open(stack, side, errlog)
             http = await stack.enter_async_context(httpx.AsyncClient(headers=_bare_headers()))
             bare_runs: dict[str, Callable[[int], Awaitable[None]]] = {
@@ -284,8 +322,10 @@ async def _run(
                 ),
             }
             # Warm-up: every path once (imports, caches, connections); not counted.
-            for side in sides:
+            for side in [*sides, floor]:
                 for kind, expect in (("listing", LISTING), ("single", 1)):
+                    if kind == "listing" and side.listing is None:
+                        continue
                     await _call_block(side, kind, 5, expect)
                     side.latency[kind].clear()
                     side.cpu[kind] = 0.0
@@ -299,6 +339,8 @@ async def _run(
             for kind, (total, block) in plan.items():
                 expect = LISTING if kind == "listing" else 1
                 runners: list[Side | None] = [*sides, None]  # None: the bare GET
+                if kind == "single":
+                    runners.append(floor)
                 for index in range(max(total // block, 1)):
                     shift = index % len(runners)
                     for side in runners[shift:] + runners[:shift]:
@@ -306,8 +348,10 @@ async def _run(
                             await bare_runs[kind](block)
                         else:
                             await _call_block(side, kind, block, expect)
-            for side in sides:
+            for side in [*sides, floor]:
                 side.rss_kib["after_calls"] = rss_kib(side.pid)
+            for side in sides:
+                side.output_check_ms = await _output_check_ms(side)
     finally:
         upstream_process.terminate()
         with anyio.move_on_after(5):
@@ -324,8 +368,20 @@ async def _run(
         },
         "sides": {},
     }
+    single = ms_summary(floor.latency["single"])
+    result["bare_sdk_ping"] = {
+        "calls": floor.calls["single"],
+        "server_cpu_ms_per_call": round(floor.cpu["single"] * 1000 / floor.calls["single"], 3),
+        "latency": single,
+        "errors": floor.errors,
+    }
     for side in sides:
-        data: JsonDict = {"errors": side.errors, "rss_kib": side.rss_kib, "command": side.params.command}
+        data: JsonDict = {
+            "errors": side.errors,
+            "rss_kib": side.rss_kib,
+            "command": side.params.command,
+            "client_output_schema_check_ms": side.output_check_ms,
+        }
         for kind in ("listing", "single"):
             latency = ms_summary(side.latency[kind])
             data[kind] = {
@@ -395,6 +451,22 @@ def side_by_side(
                 over <= peer_over if peer_over is not None else None,
             )
         )
+    floor = data["bare_sdk_ping"]
+    rows.append(
+        Row(
+            "P  the SDK's floor: bare one-tool server, ping",
+            f"server CPU {floor['server_cpu_ms_per_call']:.2f} ms/call, "
+            f"{floor['latency']['median_ms']:.2f} ms median call",
+            "same stdio and client, in the same rotation",
+        )
+    )
+    rows.append(
+        Row(
+            "P  client checks a listing against outputSchema",
+            " | ".join(f"{name}: {sides[name]['client_output_schema_check_ms']} ms" for name in names),
+            "jsonschema, as the SDK client does (inside the latency)",
+        )
+    )
     bare_start = starts["bare SDK server (1 tool)"]["median_ms"]
     ours_start = starts["altegio-mcp"]["median_ms"]
     rows.append(
