@@ -33,7 +33,10 @@ from altegio_mcp.operations import ALL_OPERATIONS
 from altegio_mcp.tools import ToolFactory
 
 IMPORT_SETS = {
-    "bare SDK (minimal_server.py)": "from mcp.server import MCPServer",
+    # Both sides build their server (constructing an `MCPServer` configures logging, which loads
+    # rich), neither serves.
+    "bare SDK (minimal_server.py)": "from mcp.server import MCPServer; "
+    "MCPServer(name='minimal', version='0.0.0', log_level='WARNING')",
     "altegio_mcp.cli (every command)": "import altegio_mcp.cli",
     # What `serve --sandbox` loads before its `tools/list` answer (the sandbox itself waits for
     # the first call).
