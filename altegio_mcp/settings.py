@@ -3,22 +3,16 @@
 Explicit keyword arguments (what the command line passes) beat the environment, which beats the
 defaults. Tokens and secrets are `SecretStr`, so they never show up in a repr, a log line or an
 exception message.
-
-Every setting is a plain value (text, number, flag, path; lists are comma-separated), so the
-environment is read here directly, with names matched case-insensitively and values validated
-like keyword arguments, rather than through pydantic-settings, whose import alone cost a sixth of
-the server's start above the MCP SDK.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-ENV_PREFIX = "ALTEGIO_"
 DEFAULT_BASE_URL = "https://api.alteg.io/api/v1"
 
 ConfirmPolicy = Literal["auto", "token", "never-ask"]
@@ -33,24 +27,10 @@ def _split_csv(value: object) -> object:
     return value
 
 
-def environment() -> dict[str, str]:
-    """`ALTEGIO_*` variables by field name (`ALTEGIO_LOCATION_ID` -> `location_id`), any case."""
-    size = len(ENV_PREFIX)
-    return {
-        key[size:].lower(): value for key, value in os.environ.items() if key[:size].upper() == ENV_PREFIX
-    }
-
-
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Everything configurable. The README's configuration table lists each field."""
 
-    model_config = ConfigDict(extra="ignore", validate_default=True)
-
-    def __init__(self, **values: Any) -> None:
-        """The environment's `ALTEGIO_*` values, with `values` (explicit arguments) on top."""
-        fields = type(self).model_fields
-        from_env = {name: value for name, value in environment().items() if name in fields}
-        super().__init__(**{**from_env, **values})
+    model_config = SettingsConfigDict(env_prefix="ALTEGIO_", extra="ignore", validate_default=True)
 
     # Upstream and credentials.
     partner_token: SecretStr | None = Field(
@@ -92,14 +72,14 @@ class Settings(BaseModel):
 
     # Tool surface.
     read_only: bool = Field(default=False, description="Expose read tools only; wins over everything.")
-    toolsets: list[str] = Field(
+    toolsets: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["default"],
         description="Comma-separated toolsets, `default` or `all`.",
     )
-    tools: list[str] = Field(
+    tools: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated tool names to add on top of the toolsets."
     )
-    exclude_tools: list[str] = Field(
+    exclude_tools: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated tool names to remove."
     )
 
@@ -149,10 +129,10 @@ class Settings(BaseModel):
         le=365 * 86400,
         description="OAuth mode: refresh token (and idle grant) lifetime, seconds.",
     )
-    http_allowed_hosts: list[str] = Field(
+    http_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Extra Host header values to accept (DNS-rebinding guard)."
     )
-    http_allowed_origins: list[str] = Field(
+    http_allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Extra Origin values to accept."
     )
     http_header_timeout: float = Field(
