@@ -93,7 +93,7 @@ def _structured_items(result: CallToolResult) -> int:
     return len(items) if isinstance(items, list) else (1 if content else 0)
 
 
-def _ours_env(base_env: dict[str, str], upstream: str) -> dict[str, str]:
+def ours_env(base_env: dict[str, str], upstream: str) -> dict[str, str]:
     env = {k: v for k, v in base_env.items() if k != "ALTEGIO_CREDENTIAL_STORE"}
     return (
         env
@@ -158,7 +158,7 @@ def _children() -> set[int]:
 # --- the upstream -------------------------------------------------------------------------------
 
 
-async def _start_upstream(errlog: TextIO, env: dict[str, str]) -> tuple[Process, str, int]:
+async def start_upstream(errlog: TextIO, env: dict[str, str]) -> tuple[Process, str, int]:
     command, prefix = server_command()
     port = _free_port()
     process = await anyio.open_process(
@@ -281,13 +281,13 @@ async def _run(
     errlog: TextIO,
     scratch: Path,
 ) -> JsonDict:
-    upstream_process, upstream, appointment_id = await _start_upstream(errlog, env)
+    upstream_process, upstream, appointment_id = await start_upstream(errlog, env)
     try:
-        ours_env = _ours_env(env, upstream)
+        deployed = ours_env(env, upstream)
         command, prefix = server_command()
-        sides = [_ours("altegio-mcp", command, prefix, ours_env, appointment_id)]
+        sides = [_ours("altegio-mcp", command, prefix, deployed, appointment_id)]
         if before:
-            sides.append(_ours("altegio-mcp (before)", before, [], ours_env, appointment_id))
+            sides.append(_ours("altegio-mcp (before)", before, [], deployed, appointment_id))
         entry = peer_entry(peer_dir) if peer_dir else None
         if entry is not None:
             home = scratch / "peer-home"

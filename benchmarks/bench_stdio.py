@@ -13,7 +13,6 @@ from typing import Any, TextIO
 import anyio
 from bench_common import (
     BENCH_DIR,
-    FAST_ENV,
     ROOT,
     Figure,
     JsonDict,
@@ -133,8 +132,24 @@ def cold_start(runs: int, env: dict[str, str], errlog: TextIO, baseline: str | N
 
 
 async def _memory(calls: int, env: dict[str, str], errlog: TextIO) -> JsonDict:
+    """The server as deployed (`serve`, tokens from the environment) against the sandbox in its own
+    process, so the server's RSS is not mixed with the emulator's data and request log."""
+    from bench_peer import ours_env, start_upstream
+
     command, prefix = server_command()
-    params = _params(command, [*prefix, "serve", "--sandbox"], {**env, **FAST_ENV})
+    upstream_process, upstream, _ = await start_upstream(errlog, env)
+    try:
+        return await _memory_of(command, prefix, ours_env(env, upstream), calls, errlog)
+    finally:
+        upstream_process.terminate()
+        with anyio.move_on_after(5):
+            await upstream_process.wait()
+
+
+async def _memory_of(
+    command: str, prefix: list[str], env: dict[str, str], calls: int, errlog: TextIO
+) -> JsonDict:
+    params = _params(command, [*prefix, "serve"], env)
     before = set(child_pids("serve"))
     async with Client(stdio_client(params, errlog=errlog), cache=None) as client:
         await client.list_tools()
@@ -195,7 +210,11 @@ def memory(calls: int, env: dict[str, str], errlog: TextIO) -> Figure:
         "memory",
         data,
         [
-            Row("6 RSS of stdio server after start", f"{rss['after_start'] / 1024:.1f} MiB"),
+            Row(
+                "6 RSS of stdio server after start",
+                f"{rss['after_start'] / 1024:.1f} MiB; after the first call {rss['after_first_call'] / 1024:.1f} MiB",
+                "`serve`, upstream: the sandbox in its own process",
+            ),
             Row(
                 f"6 RSS after {calls:,} get_appointment calls",
                 f"{rss['after_calls'] / 1024:.1f} MiB (+{data['growth_kib'] / 1024:.1f} MiB; "
