@@ -47,7 +47,26 @@ def pipes_usable() -> bool:
     return sys.platform != "win32" and _is_stream(0) and _is_stream(1)
 
 
-class PipeWriteStream:
+class _Closable:
+    """`async with` support for the two streams: closing on the way out."""
+
+    async def aclose(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+class PipeWriteStream(_Closable):
     """Writes each message as one line straight to the transport (one `write`, never torn)."""
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
@@ -66,20 +85,8 @@ class PipeWriteStream:
             await self._writer.drain()  # what is still buffered goes out before the pipe closes
         self._writer.close()
 
-    async def __aenter__(self) -> Self:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_val: BaseException | None,
-        exc_tb: TracebackType | None,
-    ) -> bool | None:
-        await self.aclose()
-        return None
-
-
-class PipeReadStream:
+class PipeReadStream(_Closable):
     """Reads one message per line; unreadable lines are answered on `errors` and skipped."""
 
     def __init__(
@@ -130,20 +137,6 @@ class PipeReadStream:
 
     async def __anext__(self) -> SessionMessage:
         return await self.receive()
-
-    async def aclose(self) -> None:
-        return None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_val: BaseException | None,
-        exc_tb: TracebackType | None,
-    ) -> bool | None:
-        return None
 
 
 def _claim(fd: int, diversion: Callable[[], int], mode: str) -> tuple[IO[bytes], Callable[[], None]]:

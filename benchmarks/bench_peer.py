@@ -271,16 +271,25 @@ async def _spawn_to_tools_list(params: StdioServerParameters, errlog: TextIO) ->
         return time.perf_counter() - started
 
 
-async def _run(
-    peer_dir: Path | None,
-    before: str | None,
-    calls: int,
-    list_calls: int,
-    start_runs: int,
-    env: dict[str, str],
-    errlog: TextIO,
-    scratch: Path,
-) -> JsonDict:
+@dataclass(frozen=True, slots=True)
+class PeerRun:
+    """What the side-by-side figure runs: the peer's build, an older installation, the counts."""
+
+    peer_dir: Path | None
+    before: str | None
+    calls: int
+    list_calls: int
+    start_runs: int
+
+
+async def _run(run: PeerRun, env: dict[str, str], errlog: TextIO, scratch: Path) -> JsonDict:
+    peer_dir, before, calls, list_calls, start_runs = (
+        run.peer_dir,
+        run.before,
+        run.calls,
+        run.list_calls,
+        run.start_runs,
+    )
     upstream_process, upstream, appointment_id = await start_upstream(errlog, env)
     try:
         deployed = ours_env(env, upstream)
@@ -303,9 +312,9 @@ async def _run(
         spawnables = {side.name: side.params for side in sides} | {"bare SDK server (1 tool)": bare_sdk}
         for params in spawnables.values():
             await _spawn_to_tools_list(params, errlog)
-        for run in range(start_runs):
+        for turn in range(start_runs):
             names = list(spawnables)
-            for name in names[run % len(names) :] + names[: run % len(names)]:
+            for name in names[turn % len(names) :] + names[: turn % len(names)]:
                 starts[name].append(await _spawn_to_tools_list(spawnables[name], errlog))
 
         bare: dict[str, list[float]] = {"listing": [], "single": []}
@@ -400,17 +409,8 @@ def _python() -> str:
     return sys.executable
 
 
-def side_by_side(
-    peer_dir: Path | None,
-    before: str | None,
-    calls: int,
-    list_calls: int,
-    start_runs: int,
-    env: dict[str, str],
-    errlog: TextIO,
-    scratch: Path,
-) -> Figure:
-    data = anyio.run(_run, peer_dir, before, calls, list_calls, start_runs, env, errlog, scratch)
+def side_by_side(run: PeerRun, env: dict[str, str], errlog: TextIO, scratch: Path) -> Figure:
+    data = anyio.run(_run, run, env, errlog, scratch)
     sides: dict[str, JsonDict] = data["sides"]
     starts: dict[str, JsonDict] = data["cold_start"]
     names = list(sides)
@@ -498,7 +498,7 @@ def main() -> None:  # pragma: no cover - a manual entry point: `python benchmar
 
     with tempfile.TemporaryDirectory() as scratch:
         env = isolate_environment(Path(scratch))
-        figure = side_by_side(Path(sys.argv[1]), None, 200, 60, 3, env, sys.stderr, Path(scratch))
+        figure = side_by_side(PeerRun(Path(sys.argv[1]), None, 200, 60, 3), env, sys.stderr, Path(scratch))
         print(json.dumps(figure.data, indent=1))
         for row in figure.rows:
             print(row.figure, "|", row.measured, "|", row.baseline, "|", row.ratio)

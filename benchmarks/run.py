@@ -35,7 +35,7 @@ import bench_profile
 from bench_common import BENCH_DIR, ROOT, Figure, JsonDict, Row, isolate_environment
 from bench_http import GENERATORS, UPSTREAMS, HttpOptions, http_throughput
 from bench_inprocess import compactness, per_call, tool_list
-from bench_peer import side_by_side
+from bench_peer import PeerRun, side_by_side
 from bench_stdio import cold_start, memory
 
 RESULTS = BENCH_DIR / "results.json"
@@ -107,11 +107,7 @@ def _figures(
 ) -> dict[str, Callable[[], Figure]]:
     return {
         "peer": lambda: side_by_side(
-            args.peer,
-            args.before,
-            sizes.peer_calls,
-            sizes.peer_list_calls,
-            sizes.peer_start_runs,
+            PeerRun(args.peer, args.before, sizes.peer_calls, sizes.peer_list_calls, sizes.peer_start_runs),
             env,
             errlog,
             scratch,
