@@ -162,6 +162,14 @@ def _claim(fd: int, diversion: Callable[[], int], mode: str) -> tuple[IO[bytes],
     return os.fdopen(private, mode, buffering=0), restore
 
 
+def _stdout_diversion() -> int:
+    """Where stray writes to fd 1 go while serving: stderr, or the null device without one."""
+    try:
+        return os.dup(2)
+    except OSError:
+        return os.open(os.devnull, os.O_WRONLY)
+
+
 @asynccontextmanager
 async def pipe_stdio(
     answer: Callable[[Exception], JSONRPCError],
@@ -171,7 +179,7 @@ async def pipe_stdio(
     sys.stdout.flush()
     stdin, restore_stdin = _claim(0, lambda: os.open(os.devnull, os.O_RDONLY), "rb")
     try:
-        stdout, restore_stdout = _claim(1, lambda: os.dup(2), "wb")
+        stdout, restore_stdout = _claim(1, _stdout_diversion, "wb")
     except BaseException:
         restore_stdin()
         raise

@@ -66,3 +66,37 @@ def test_stdio_answers_unreadable_lines_instead_of_hanging() -> None:
     assert by_id[3]["error"]["code"] == INVALID_REQUEST
     assert by_id[1]["result"]["serverInfo"]["name"] == "altegio-mcp"
     assert "Traceback" not in done.stderr
+
+
+def test_stdio_pipes_carry_long_lines_and_keep_stray_output_off_the_wire() -> None:
+    """The thread-free stdio transport: a 300 KB request line is read whole and answered, a line
+    with no newline at the end of input is still read, and stdout carries JSON-RPC lines only."""
+    long_text = "x" * 300_000
+    lines = [
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INIT_PARAMS}),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "search_clients", "arguments": {"query": long_text}},
+            }
+        ),
+        json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "altegio_mcp", "serve", "--sandbox"],
+        input="\n".join(lines),  # no newline after the last line
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    by_id = {answer.get("id"): answer for answer in answers}
+    assert sorted(by_id) == [1, 2, 3], done.stdout[:500]
+    assert by_id[2]["result"]["isError"] is True  # far too long for a search: refused, naming the field
+    assert "query" in by_id[2]["result"]["content"][0]["text"]
+    assert any(tool["name"] == "search_clients" for tool in by_id[3]["result"]["tools"])
+    assert "Traceback" not in done.stderr
