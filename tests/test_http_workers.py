@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from altegio_mcp.http import workers_refusal
 from altegio_mcp.sandbox import DEMO_PARTNER_TOKEN, DEMO_USER_TOKEN, NEW_YORK_LOCATION_ID
 from altegio_mcp.settings import Settings
 from tests.harness import text_of
+from tests.processes import stop, wait_until_up
 from tests.redis_server import free_port
 
 pytestmark = pytest.mark.skipif(
@@ -39,29 +39,6 @@ pytestmark = pytest.mark.skipif(
 
 KEY = "workers-test-key-0123456789"
 PROGRAM = str(Path(sys.executable).with_name("altegio-mcp"))
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not come up within 30 s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def children(pid: int) -> list[int]:

@@ -33,6 +33,7 @@ from mcp.types import CallToolResult
 
 from altegio_mcp.sandbox import DEMO_PARTNER_TOKEN, DEMO_USER_TOKEN, NEW_YORK_LOCATION_ID
 from tests.harness import text_of
+from tests.processes import stop, wait_until_up
 from tests.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.anyio
@@ -45,29 +46,6 @@ TIMEOUT = 2.5
 LATE = 6.0
 """How long after the timeout the emulator saves a held create."""
 PROGRAM = str(Path(sys.executable).with_name("altegio-mcp"))
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not come up within 30 s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @dataclass
