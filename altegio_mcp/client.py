@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, Self, TypeVar, cast, overload
@@ -57,7 +57,7 @@ def v2_base_url(v1_base_url: str) -> str:
     return base.removesuffix("/v1") + "/v2"
 
 
-class AltegioAuth(httpx.Auth):
+class AltegioAuth:
     """`Authorization: Bearer <partner>, User <user>`; the partner token alone when there is no user."""
 
     def __init__(self, partner_token: SecretStr | None, user_token: SecretStr | None = None) -> None:
@@ -98,10 +98,6 @@ class AltegioAuth(httpx.Auth):
     def secrets(self) -> list[str]:
         """The token values, for scrubbing them out of anything echoed back by the API."""
         return [t.get_secret_value() for t in (self._partner, self._user) if t is not None]
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self.header_value()
-        yield request
 
     def __repr__(self) -> str:
         partner = "set" if self._partner else "unset"

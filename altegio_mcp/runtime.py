@@ -45,7 +45,6 @@ class Runtime:
         self._client: AltegioClient | None = None
         self._locations: LocationDirectory | None = None
         self._open_client: Callable[[], AltegioClient] | None = None
-        self._context: type[OpContext] | None = None
         self._users = 0
 
     @asynccontextmanager
@@ -70,12 +69,11 @@ class Runtime:
     def _open(self) -> AltegioClient:
         if self._open_client is None:
             raise RuntimeError("the Altegio client is not open (the server lifespan has not started)")
-        from altegio_mcp.operations.base import LocationDirectory, OpContext
+        from altegio_mcp.operations.base import LocationDirectory
 
         client = self._open_client()
         self._client = client
         self._locations = LocationDirectory(client)
-        self._context = OpContext
         return client
 
     @property
@@ -91,11 +89,10 @@ class Runtime:
         return self._locations
 
     def op_context(self, caller: Caller) -> OpContext:
-        client = self.client
-        context = self._context
-        assert context is not None  # noqa: S101 - set with the client
-        return context(
-            client=client,
+        from altegio_mcp.operations.base import OpContext  # loaded with the client, not at start
+
+        return OpContext(
+            client=self.client,
             caller=caller,
             locations=self.locations,
             default_location_id=caller.default_location(self.settings.location_id),

@@ -60,12 +60,21 @@ HIDDEN_RANGES: tuple[tuple[int, int], ...] = (
 )  # fmt: skip
 
 
+def _same_length(first: int, last: int) -> list[tuple[int, int]]:
+    """first..last split where the UTF-8 encoding grows a byte, so each part has one length."""
+    for bound in (0x7F, 0x7FF, 0xFFFF):
+        if first <= bound < last:
+            return _same_length(first, bound) + _same_length(bound + 1, last)
+    return [(first, last)]
+
+
 def _utf8_patterns(first: int, last: int) -> list[bytes]:
     """Byte patterns matching exactly the UTF-8 encodings of the code points first..last."""
-    for bound in (0x7F, 0x7FF, 0xFFFF):  # one encoded length per sub-range
-        if first <= bound < last:
-            return _utf8_patterns(first, bound) + _utf8_patterns(bound + 1, last)
-    return _byte_ranges(chr(first).encode(), chr(last).encode())
+    return [
+        pattern
+        for low, high in _same_length(first, last)
+        for pattern in _byte_ranges(chr(low).encode(), chr(high).encode())
+    ]
 
 
 def _byte_ranges(low: bytes, high: bytes) -> list[bytes]:
@@ -88,7 +97,7 @@ def _byte_ranges(low: bytes, high: bytes) -> list[bytes]:
     return patterns
 
 
-_RAW_RANGES = (*HIDDEN_RANGES[3:], (0x7F, 0x9F), (0x2028, 0x2029))
+_RAW_RANGES = (*(r for r in HIDDEN_RANGES if r[0] >= 0x7F), (0x2028, 0x2029))
 # Raw (UTF-8) hidden characters and separators. Control characters below 0x20 cannot occur raw
 # inside a JSON string (only as whitespace between tokens), so they are left to the escapes below.
 _RAW = re.compile(
@@ -102,18 +111,17 @@ _ESCAPED = re.compile(
     rb"\\(\\*)(?:([bfr])|u((?:00|0[678]|1[178]|20|31|[dD][89a-fA-F]|[eEfF][0-9a-fA-F])[0-9a-fA-F]{2})"
     rb"(?:\\u([dD][c-fC-F][0-9a-fA-F]{2}))?)"
 )
-# The first bytes of every `_RAW` match.
-
-
-def _leads(first: int, last: int) -> set[int]:
-    """The bytes that can start the UTF-8 encoding of a code point in first..last."""
-    for bound in (0x7F, 0x7FF, 0xFFFF):
-        if first <= bound < last:
-            return _leads(first, bound) | _leads(bound + 1, last)
-    return set(range(chr(first).encode()[0], chr(last).encode()[0] + 1))
-
-
-_RAW_LEADS = bytes(sorted(set[int]().union(*(_leads(first, last) for first, last in _RAW_RANGES))))
+# The bytes that can start a `_RAW` match.
+_RAW_LEADS = bytes(
+    sorted(
+        {
+            lead
+            for first, last in _RAW_RANGES
+            for low, high in _same_length(first, last)
+            for lead in range(chr(low).encode()[0], chr(high).encode()[0] + 1)
+        }
+    )
+)
 
 
 _FIRSTS = [first for first, _ in HIDDEN_RANGES]
@@ -126,7 +134,7 @@ def _hidden_code(code: int) -> bool:
 
 def _unescape_hidden(match: re.Match[bytes]) -> bytes:
     pairs, short, high, low = match.groups()
-    if len(pairs) % 2:  # an even run of backslashes: escaped backslashes, then ordinary text
+    if len(pairs) % 2:  # the whole run is even: escaped backslashes, then ordinary text
         return match.group()
     if short:
         return pairs  # \b, \f, \r: backspace, form feed and carriage return are hidden controls

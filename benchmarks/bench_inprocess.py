@@ -397,7 +397,9 @@ async def _compactness() -> JsonDict:
             transport=env.sandbox.transport(), base_url=settings.base_url + "/", headers={"Accept": ACCEPT}
         ) as http:
             raw = await http.get(
-                f"records/{target.location_id}", params={"page": 1, "count": PAGE}, auth=auth
+                f"records/{target.location_id}",
+                params={"page": 1, "count": PAGE},
+                headers={"Authorization": auth.header_value()},
             )
     raw.raise_for_status()
     raw_items = cast(list[JsonDict], raw.json()["data"])

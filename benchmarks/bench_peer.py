@@ -15,10 +15,8 @@ get-one tool: its single read is a 1-item listing.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -30,24 +28,26 @@ import anyio
 import httpx
 from anyio.abc import Process
 from bench_common import (
+    BENCH_DIR,
     FAST_ENV,
     ROOT,
     Figure,
     JsonDict,
     Row,
+    child_pids,
     cpu_seconds,
     ms_summary,
     ratio,
     rss_kib,
     server_command,
 )
+from bench_http import free_port
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult
 
 from altegio_mcp.sandbox import DEMO_PARTNER_TOKEN, DEMO_USER_TOKEN, NEW_YORK_LOCATION_ID
 
-BENCH_DIR = Path(__file__).resolve().parent
 MINIMAL_SERVER = BENCH_DIR / "minimal_server.py"
 LISTING = 50
 READY_TIMEOUT = 60.0
@@ -57,12 +57,6 @@ def peer_entry(peer_dir: Path) -> Path | None:
     """The built peer's stdio entry point, or None when it is not built there."""
     entry = peer_dir / "dist" / "index.js"
     return entry if entry.is_file() else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- the sides ----------------------------------------------------------------------------------
@@ -140,27 +134,12 @@ def _peer(entry: Path, base_env: dict[str, str], upstream: str, home: Path) -> S
     )
 
 
-def _children() -> set[int]:
-    me = os.getpid()
-    found: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2 :].split()[1]) == me:
-            found.add(int(entry.name))
-    return found
-
-
 # --- the upstream -------------------------------------------------------------------------------
 
 
 async def start_upstream(errlog: TextIO, env: dict[str, str]) -> tuple[Process, str, int]:
     command, prefix = server_command()
-    port = _free_port()
+    port = free_port()
     process = await anyio.open_process(
         [command, *prefix, "sandbox", "--port", str(port)], stdout=errlog, stderr=errlog, env=env
     )
@@ -191,12 +170,12 @@ def _bare_headers() -> dict[str, str]:
 
 
 async def _open(stack: AsyncExitStack, side: Side, errlog: TextIO) -> None:
-    before = _children()
+    before = set(child_pids(""))
     side.client = await stack.enter_async_context(
         Client(stdio_client(side.params, errlog=errlog), cache=None)
     )
     await side.client.list_tools()
-    spawned = sorted(_children() - before)
+    spawned = sorted(set(child_pids("")) - before)
     if len(spawned) != 1:
         raise RuntimeError(f"{side.name}: expected one server process, found {spawned}")
     side.pid = spawned[0]
@@ -211,7 +190,9 @@ def _bare_sdk(env: dict[str, str]) -> Side:
     """The floor: a one-tool server written with the bare SDK (its `ping`), over the same stdio."""
     return Side(
         name="bare SDK server (ping)",
-        params=StdioServerParameters(command=_python(), args=[str(MINIMAL_SERVER)], env=env, cwd=str(ROOT)),
+        params=StdioServerParameters(
+            command=sys.executable, args=[str(MINIMAL_SERVER)], env=env, cwd=str(ROOT)
+        ),
         listing=None,
         single=("ping", {}),
         items=_ping_items,
@@ -303,13 +284,10 @@ async def _run(run: PeerRun, env: dict[str, str], errlog: TextIO, scratch: Path)
             home.mkdir(exist_ok=True)
             sides.append(_peer(entry, env, upstream, home))
         floor = _bare_sdk(env)
-        bare_sdk = StdioServerParameters(
-            command=os.environ.get("PYTHON", _python()), args=[str(MINIMAL_SERVER)], env=env
-        )
 
         # Cold start: spawn → tools/list, alternating, after one warm-up spawn each (file cache, .pyc).
         starts: dict[str, list[float]] = {side.name: [] for side in sides} | {"bare SDK server (1 tool)": []}
-        spawnables = {side.name: side.params for side in sides} | {"bare SDK server (1 tool)": bare_sdk}
+        spawnables = {side.name: side.params for side in sides} | {"bare SDK server (1 tool)": floor.params}
         for params in spawnables.values():
             await _spawn_to_tools_list(params, errlog)
         for turn in range(start_runs):
@@ -403,12 +381,6 @@ async def _run(run: PeerRun, env: dict[str, str], errlog: TextIO, scratch: Path)
     return result
 
 
-def _python() -> str:
-    import sys
-
-    return sys.executable
-
-
 def side_by_side(run: PeerRun, env: dict[str, str], errlog: TextIO, scratch: Path) -> Figure:
     data = anyio.run(_run, run, env, errlog, scratch)
     sides: dict[str, JsonDict] = data["sides"]
@@ -488,21 +460,3 @@ def side_by_side(run: PeerRun, env: dict[str, str], errlog: TextIO, scratch: Pat
     rows.append(Row("P wrong or error results", str(errors), "", None, "0", errors == 0))
     data["table"] = {"sides": names}
     return Figure("peer", data, rows, notes)
-
-
-def main() -> None:  # pragma: no cover - a manual entry point: `python benchmarks/bench_peer.py DIR`
-    import sys
-    import tempfile
-
-    from bench_common import isolate_environment
-
-    with tempfile.TemporaryDirectory() as scratch:
-        env = isolate_environment(Path(scratch))
-        figure = side_by_side(PeerRun(Path(sys.argv[1]), None, 200, 60, 3), env, sys.stderr, Path(scratch))
-        print(json.dumps(figure.data, indent=1))
-        for row in figure.rows:
-            print(row.figure, "|", row.measured, "|", row.baseline, "|", row.ratio)
-
-
-if __name__ == "__main__":
-    main()
