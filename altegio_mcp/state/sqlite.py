@@ -73,10 +73,34 @@ class SqliteStore:
                 isolation_level=None,
             )
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._set_up(conn)
+            except BaseException:
+                conn.close()
+                raise
+            return conn
         conn.executescript(SCHEMA)
         return conn
+
+    @staticmethod
+    def _set_up(conn: sqlite3.Connection) -> None:
+        """Switch to WAL and create the tables. When several processes open a fresh file at once,
+        SQLite can answer "database is locked" here without calling the busy handler (two
+        connections that both hold a read lock and want the write lock: one is refused at once to
+        avoid a deadlock), so a busy answer is retried until the busy timeout has passed."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        pause = 0.001
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _attempt(self, work: Callable[[sqlite3.Connection, float], T], busy_timeout_ms: int) -> T:
         """Run `work` on the connection (opened on first use); the caller holds `_lock`."""

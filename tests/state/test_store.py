@@ -165,6 +165,20 @@ async def test_sqlite_file_is_private_wal_and_survives_reopening(tmp_path: Path)
     await reopened.aclose()
 
 
+async def test_sqlite_fresh_file_opened_by_many_at_once(tmp_path: Path) -> None:
+    """Connections that open a new file together race to switch it to WAL; SQLite refuses one of
+    them at once ("database is locked", no busy wait). Each open must still succeed."""
+    for trial in range(40):
+        path = tmp_path / f"fresh{trial}" / "state.sqlite3"
+        stores = [SqliteStore(path) for _ in range(8)]
+        async with anyio.create_task_group() as tg:
+            for n, store in enumerate(stores):
+                tg.start_soon(store.add, f"k{n}", b"v")
+        assert all([await store.get(f"k{n}") == b"v" for n, store in enumerate(stores)])
+        for store in stores:
+            await store.aclose()
+
+
 ADD_IN_PROCESS = """
 import sys, anyio
 from pathlib import Path
