@@ -20,6 +20,7 @@ from typing import Any, Generic, Literal, Self, TypeVar, cast, overload
 import anyio
 import httpx
 from pydantic import BaseModel, JsonValue, SecretStr, TypeAdapter, ValidationError
+from pydantic.config import ExtraValues
 
 from altegio_mcp import __version__
 from altegio_mcp.errors import (
@@ -328,6 +329,7 @@ class AltegioClient:
         idempotent: bool | None = ...,
         write: bool | None = ...,
         api_version: ApiVersion = ...,
+        extra: ExtraValues | None = ...,
     ) -> ApiResult[T]: ...
 
     @overload
@@ -345,6 +347,7 @@ class AltegioClient:
         idempotent: bool | None = ...,
         write: bool | None = ...,
         api_version: ApiVersion = ...,
+        extra: ExtraValues | None = ...,
     ) -> ApiResult[JsonValue]: ...
 
     async def request(
@@ -361,6 +364,7 @@ class AltegioClient:
         idempotent: bool | None = None,
         write: bool | None = None,
         api_version: ApiVersion = 1,
+        extra: ExtraValues | None = None,
     ) -> ApiResult[Any]:
         """Send one API call and return its validated `data` with `meta`.
 
@@ -372,6 +376,8 @@ class AltegioClient:
         connect at all.
         `api_version=2` sends it to Business Management v2 (same credentials and headers); a v2
         answer is a JSON:API document without the `success` envelope, returned whole as `data`.
+        `extra="ignore"` drops the fields `model` does not declare, however its models are
+        configured: cheaper to read when the caller will not look at them.
         """
         envelope = _envelope_for(model) if model is not None and api_version == 1 else None
         response, body = await self._send(
@@ -387,6 +393,7 @@ class AltegioClient:
             write=write,
             api_version=api_version,
             envelope=envelope,
+            extra=extra,
         )
         if isinstance(body, Envelope):
             # Read and validated in one pass over the bytes: the common successful answer.
@@ -413,7 +420,7 @@ class AltegioClient:
             return ApiResult(data=data, meta=meta, status=response.status_code)
         adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
         try:
-            value = adapter.validate_python(data)
+            value = adapter.validate_python(data, extra=extra)
         except ValidationError as exc:
             raise MalformedResponse(
                 f"Altegio's answer did not have the documented shape ({exc.error_count()} problems, "
@@ -473,7 +480,12 @@ class AltegioClient:
             raise MalformedResponse("Altegio's answer was not valid JSON", method=method, path=path) from exc
 
     def _decode(
-        self, response: httpx.Response, method: str, path: str, envelope: TypeAdapter[Envelope[Any]] | None
+        self,
+        response: httpx.Response,
+        method: str,
+        path: str,
+        envelope: TypeAdapter[Envelope[Any]] | None,
+        extra: ExtraValues | None = None,
     ) -> JsonValue | Envelope[Any]:
         """A successful answer parsed and validated in one pass when `envelope` fits it; any other
         answer as plain JSON, so the caller can read `success: false` or report what did not fit."""
@@ -481,7 +493,7 @@ class AltegioClient:
             return self._json_body(response, method, path)
         content = clean_wire(response.content)
         try:
-            return envelope.validate_json(content)
+            return envelope.validate_json(content, extra=extra)
         except ValidationError:
             return self._parse(content, method, path)
 
@@ -500,6 +512,7 @@ class AltegioClient:
         write: bool | None = None,
         api_version: ApiVersion = 1,
         envelope: TypeAdapter[Envelope[Any]] | None = None,
+        extra: ExtraValues | None = None,
     ) -> tuple[httpx.Response, JsonValue | Envelope[Any]]:
         """Send with retries; with `decode`, a 2xx body that is not valid JSON counts as a transport
         failure (a cut-off answer), so an idempotent request is retried like a dropped connection.
@@ -549,7 +562,7 @@ class AltegioClient:
                 if not decode:
                     return response, None
                 try:
-                    return response, self._decode(response, method, path, envelope)
+                    return response, self._decode(response, method, path, envelope, extra)
                 except MalformedResponse as malformed:
                     if retry_ok and attempt < self.settings.max_retries:
                         attempt = await self._wait_before_retry(attempt, None, malformed)

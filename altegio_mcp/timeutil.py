@@ -112,10 +112,23 @@ def offset_text(value: datetime) -> str:
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+def _canonical(value: str) -> bool:
+    """`2026-11-28T15:00:00-05:00`: the shape `iso` writes (seconds, an hours:minutes offset)."""
+    return len(value) == 25 and value[10] == "T" and value[19] in "+-" and value[22] == ":"
+
+
 def span(start: str | None, end: str | None) -> str:
     """`Fri 2026-11-28 15:00–16:00 (-05:00)` from two ISO strings; 'time unknown' without a start."""
     if not start:
         return "time unknown"
+    if _canonical(start) and (not end or _canonical(end)):  # what `iso` writes: read by position
+        weekday = _WEEKDAYS[date.fromisoformat(start[:10]).weekday()]
+        text = f"{weekday} {start[:10]} {start[11:16]}" + (f"–{end[11:16]}" if end else "")
+        return f"{text} ({start[19:]})"
+    return _span_parsed(start, end)
+
+
+def _span_parsed(start: str, end: str | None) -> str:
     begin = datetime.fromisoformat(start)
     text = f"{_WEEKDAYS[begin.weekday()]} {begin.date().isoformat()} {begin.hour:02d}:{begin.minute:02d}"
     if end:

@@ -207,12 +207,17 @@ async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> Appointm
         "include_finance_transactions": 1 if f.finance else None,
         "include_consumables": 1 if f.consumables else None,
     }
+    # Altegio sends some sixty fields per appointment and the compact result reads thirty: keeping
+    # the rest (documents, goods, the team member's avatar…) costs a third of reading the list, so
+    # they are kept only when the result shows them (`detail`, or finance/consumables).
+    whole = a.detail or f.finance or f.consumables
     res = await ctx.call(
         "GET",
         f"/records/{loc}",
         APPOINTMENTS,
         params=params,
         target=location_target(loc),
+        extra=None if whole else "ignore",
     )
     items = [_listed(w, tz, a) for w in res.data]
     return AppointmentList(

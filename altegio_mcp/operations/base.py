@@ -28,6 +28,7 @@ from pydantic import (
     PrivateAttr,
     TypeAdapter,
 )
+from pydantic.config import ExtraValues
 
 from altegio_mcp.client import AltegioAuth, AltegioClient, ApiResult, ApiVersion, Query
 from altegio_mcp.errors import (
@@ -387,9 +388,11 @@ class OpContext:
         target: Target | None = None,
         idempotent: bool | None = None,
         api_version: ApiVersion = 1,
+        extra: ExtraValues | None = None,
     ) -> ApiResult[T]:
         """One request. A write (anything but a GET, or a POST flagged `idempotent` as a search)
-        goes through `write` without a read-back: a lost answer then says the outcome is unknown."""
+        goes through `write` without a read-back: a lost answer then says the outcome is unknown.
+        `extra="ignore"` reads only the fields `model` declares (see `AltegioClient.request`)."""
         if method == "GET" or idempotent:
             return await self.client.request(
                 method,
@@ -402,6 +405,7 @@ class OpContext:
                 target=target,
                 idempotent=idempotent,
                 api_version=api_version,
+                extra=extra,
             )
         answer = await self.write(
             method, path, model, params=params, json_body=json_body, target=target, api_version=api_version

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from altegio_mcp.operations.records import WireAppointment
 from tests.harness import mock_session, sandbox_session, text_of
 from tests.operations.upstream import FakeUpstream, structured
 
@@ -45,6 +46,29 @@ async def test_list_parses_the_documented_example() -> None:
     query = upstream.sent("GET")[-2].url.params
     assert query["start_date"] == "2026-01-16"
     assert query["count"] == "1"
+
+
+async def test_list_keeps_the_undeclared_fields_only_when_it_shows_them() -> None:
+    """A compact listing reads only the declared fields; `detail` and the finance/consumables
+    filters still get every field Altegio sent (read with the extras kept)."""
+    upstream = Upstream({"GET /records/4564": documented("records_list")})
+    async with mock_session(upstream, location_id=4564) as s:
+        compact = structured(await s.call("list_appointments", {"count": 1}))["items"][0]
+        full = structured(await s.call("list_appointments", {"count": 1, "detail": True}))["items"][0]
+        finance = structured(
+            await s.call("list_appointments", {"count": 1, "filters": {"finance": True, "consumables": True}})
+        )["items"][0]
+    sent = documented("records_list")["data"][0]
+    assert "details" not in compact
+    undeclared = {k for k, v in sent.items() if v is not None} - set(WireAppointment.model_fields)
+    assert len(undeclared) > 20
+    assert set(full["details"]) >= undeclared
+    assert full["details"]["goods_transactions"] == sent["goods_transactions"]
+    assert finance["details"] == {
+        "finance_transactions": sent["finance_transactions"],
+        "consumables": sent["consumables"],
+    }
+    assert {k: v for k, v in full.items() if k != "details"} == compact
 
 
 async def test_get_with_detail_returns_every_field() -> None:
