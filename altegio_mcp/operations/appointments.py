@@ -64,6 +64,7 @@ from altegio_mcp.operations.records import (
     Appointment,
     AppointmentResult,
     WireAppointment,
+    appointment_fields,
     describe,
     to_appointment,
 )
@@ -176,14 +177,14 @@ def _local_moment(value: datetime | None, tz: ZoneInfo) -> str | None:
     return local.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _listed(wire: WireAppointment, tz: ZoneInfo, a: ListAppointmentsArgs) -> Appointment:
-    appointment = to_appointment(wire, tz, detail=a.detail)
+def _listed(wire: WireAppointment, tz: ZoneInfo, a: ListAppointmentsArgs) -> dict[str, object]:
+    fields = appointment_fields(wire, tz, detail=a.detail)
     extra = wire.model_extra or {}
     f = a.filters or ListFilters()
     asked = [k for k, on in (("finance_transactions", f.finance), ("consumables", f.consumables)) if on]
-    if asked and appointment.details is None:
-        appointment.details = {key: extra[key] for key in asked if key in extra}
-    return appointment
+    if asked and fields["details"] is None:
+        fields["details"] = {key: extra[key] for key in asked if key in extra}
+    return fields
 
 
 async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> AppointmentList:
@@ -220,12 +221,14 @@ async def list_appointments(ctx: OpContext, a: ListAppointmentsArgs) -> Appointm
         extra=None if whole else "ignore",
     )
     items = [_listed(w, tz, a) for w in res.data]
-    return AppointmentList(
-        location_id=loc,
-        now=await ctx.now_at(loc),
-        timezone=tz.key,
-        items=items,
-        meta=page_meta(res.meta, a.page, a.count, len(items)),
+    return AppointmentList.model_validate(  # the items validated in one pass
+        {
+            "location_id": loc,
+            "now": await ctx.now_at(loc),
+            "timezone": tz.key,
+            "items": items,
+            "meta": page_meta(res.meta, a.page, a.count, len(items)),
+        }
     )
 
 

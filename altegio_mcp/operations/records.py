@@ -199,13 +199,18 @@ def _client_name(person: WirePerson) -> str | None:
 
 
 def to_appointment(wire: WireAppointment, tz: ZoneInfo, *, detail: bool = False) -> Appointment:
+    return Appointment.model_validate(appointment_fields(wire, tz, detail=detail))
+
+
+def appointment_fields(wire: WireAppointment, tz: ZoneInfo, *, detail: bool = False) -> dict[str, object]:
+    """An `Appointment` as plain values: a list validates all of them in one pass."""
     start = wire.start(tz)
     end = end_of(start, wire.duration) if start else None
     code = wire.attendance_code
     created = parse_api_datetime(wire.create_date, tz)
     client, staff = wire.client, wire.staff
     # One validation of plain values (nested ones included) instead of a model per nested object.
-    fields: dict[str, object] = {
+    return {
         "id": wire.id,
         "location_id": wire.location,
         "start": iso(start.astimezone(tz)) if start else None,
@@ -238,7 +243,6 @@ def to_appointment(wire: WireAppointment, tz: ZoneInfo, *, detail: bool = False)
         "deleted": wire.deleted or None,
         "details": wire_fields(wire) if detail else None,
     }
-    return Appointment.model_validate(fields)
 
 
 def describe(appt: Appointment) -> str:
