@@ -320,7 +320,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return serve_http(settings)
     from altegio_mcp.server import build_server
 
-    server = build_server(settings)
+    server = build_server(settings, warm_up=True)
     server.mcp.run("stdio")
     return 0
 

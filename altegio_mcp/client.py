@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import random
+import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -237,6 +239,28 @@ def _clean_query(params: Query | None) -> list[tuple[str, PrimitiveData]]:
     return pairs
 
 
+_TLS: list[ssl.SSLContext] = []
+_TLS_ONCE = threading.Lock()
+
+
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verifying TLS context (certifi's bundle, or `SSL_CERT_FILE` /
+    `SSL_CERT_DIR`), made once per process: loading the CA bundle takes about 30 ms, and each
+    client (and each proxy transport) would otherwise load it again."""
+    with _TLS_ONCE:
+        if not _TLS:
+            _TLS.append(httpx.create_ssl_context())
+        return _TLS[0]
+
+
+def preload() -> None:
+    """Load what the first request needs (httpx imports httpcore and h11 when a client is made,
+    and the TLS context): `LazyTools.warm_up` calls this in its thread."""
+    import httpcore  # noqa: F401  # pyright: ignore[reportUnusedImport]
+
+    tls_context()
+
+
 class AltegioClient:
     """Async client for the Altegio B2B API (v1, and v2 per request). Use as
     `async with AltegioClient(settings) as client:`."""
@@ -286,6 +310,7 @@ class AltegioClient:
                 "User-Agent": f"altegio-mcp/{__version__}",
             },
             follow_redirects=False,
+            verify=tls_context(),
         )
         self._base = self.settings.base_url + "/"
         self._headers = dict(self._http.headers)

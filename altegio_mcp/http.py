@@ -346,7 +346,9 @@ def build_http_app(
         options = {"token_verifier": verifier, "auth": auth_settings(base)}
     # Applies in every mode: the 2026-07-28 confirmation form's round trip, across replicas.
     options["request_state_security"] = request_state_security(settings)
-    server = build_server(settings, upstream=upstream, current_caller=current_caller, server_options=options)
+    server = build_server(
+        settings, upstream=upstream, current_caller=current_caller, server_options=options, warm_up=True
+    )
     if verifier is not None and verifier.passthrough:
         verifier.check = UserTokenCheck(server.runtime, settings.partner_token)
 

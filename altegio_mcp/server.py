@@ -8,6 +8,8 @@ and every result and the instructions say it is sandbox data.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -42,7 +44,7 @@ from pydantic import AnyUrl, SecretStr, ValidationError
 from altegio_mcp import __version__, schema_cache
 from altegio_mcp.audit import AuditLog
 from altegio_mcp.confirm import ConfirmationTokens
-from altegio_mcp.operations import DEFAULT_TOOLSETS
+from altegio_mcp.operations import DEFAULT_TOOLSETS, LOADING
 from altegio_mcp.runtime import Runtime
 from altegio_mcp.selection import select_operations
 from altegio_mcp.settings import Settings
@@ -60,6 +62,8 @@ if TYPE_CHECKING:
     from altegio_mcp.tools import ToolFactory
 
 log = logging.getLogger(__name__)
+
+WARM_UP_DELAY = 0.05  # seconds after the first tools/list answer
 
 SANDBOX_BASE_URL = "http://sandbox.altegio-mcp.invalid/api/v1"
 
@@ -93,7 +97,7 @@ class Upstream:
     it and loading its routes is not needed to answer `initialize` or `tools/list`.
     """
 
-    __slots__ = ("_make_sandbox", "_sandbox", "_transport", "identity", "settings", "token_source")
+    __slots__ = ("_make_sandbox", "_making", "_sandbox", "_transport", "identity", "settings", "token_source")
 
     def __init__(
         self,
@@ -111,12 +115,15 @@ class Upstream:
         self._transport = transport
         self._sandbox = sandbox
         self._make_sandbox = make_sandbox
+        self._making = threading.Lock()  # the first call and the warm-up thread may both need it
 
     @property
     def sandbox(self) -> Any:
         """The sandbox this upstream serves or keeps the clock of, if any (created on first use)."""
         if self._sandbox is None and self._make_sandbox is not None:
-            self._sandbox = self._make_sandbox()
+            with self._making:
+                if self._sandbox is None:
+                    self._sandbox = self._make_sandbox()
         return self._sandbox
 
     @property
@@ -207,23 +214,54 @@ class LazyTools:
     """The served tools: published from the schema cache, each built from its declaration the
     first time something needs the `Tool` itself (a call, or a test reaching for it)."""
 
-    def __init__(self, runtime: Runtime, entries: list[schema_cache.CachedTool]) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        entries: list[schema_cache.CachedTool],
+        upstream: Upstream | None = None,
+    ) -> None:
         self.runtime = runtime
+        self.upstream = upstream
         self.entries = {entry.name: entry for entry in entries}
         self.published = {name: MCPTool.model_validate(entry.wire) for name, entry in self.entries.items()}
         self._factory: ToolFactory | None = None
         self._operations: dict[str, Any] = {}
 
-    def build(self, name: str) -> Tool:
-        if self._factory is None:
-            from altegio_mcp.operations import ALL_OPERATIONS
-            from altegio_mcp.tools import ToolFactory
+    def _prepare(self) -> ToolFactory:
+        # By the first call or by `warm_up` in its thread, whichever comes first; the other waits.
+        with LOADING:
+            if self._factory is None:
+                from altegio_mcp.operations import ALL_OPERATIONS
+                from altegio_mcp.tools import ToolFactory
 
-            settings = self.runtime.settings
-            selected = select_operations(ALL_OPERATIONS, settings, DEFAULT_TOOLSETS)
-            self._operations = {op.name: op for op in selected}
-            self._factory = ToolFactory(self.runtime)
-        return self._factory.build(self._operations[name], self.entries[name].wire)
+                settings = self.runtime.settings
+                selected = select_operations(ALL_OPERATIONS, settings, DEFAULT_TOOLSETS)
+                self._operations = {op.name: op for op in selected}
+                self._factory = ToolFactory(self.runtime)
+            return self._factory
+
+    def build(self, name: str) -> Tool:
+        factory = self._prepare()
+        return factory.build(self._operations[name], self.entries[name].wire)
+
+    def warm_up(self) -> None:
+        """Load what the first tool call needs (the declarations, the argument checker, the HTTP
+        stack and its TLS context: about 0.7 s), so that call does not wait for it. Runs in a
+        thread of its own."""
+        started = time.perf_counter()
+        try:
+            self._prepare()
+            import jsonschema.validators  # noqa: F401  # pyright: ignore[reportUnusedImport]  (argument checks)
+
+            from altegio_mcp.client import preload
+
+            preload()
+            if self.upstream is not None:
+                _ = self.upstream.sandbox  # `--sandbox`: loaded and seeded (about 0.15 s)
+        except Exception:  # the first call will meet the same problem and report it
+            log.exception("loading the tools ahead of the first call failed")
+            return
+        log.info("ready for the first tool call (loaded in %.0f ms)", (time.perf_counter() - started) * 1000)
 
 
 class LazyToolManager(ToolManager):
@@ -283,6 +321,10 @@ class AltegioMCP(MCPServer[Runtime]):
 
     _lazy_tools: LazyToolManager | None = None
     _deferred: list[Callable[[], None]] | None = None
+    warm_up_after: float | None = None
+    """Seconds after the first `tools/list` at which `LazyTools.warm_up` starts; None: never.
+    A host lists the tools at once and calls the first one only after its model has answered."""
+    _warming: threading.Timer | None = None
 
     def defer(self, register: Callable[[], None]) -> None:
         """Run `register` (adding prompts or resources) before the first prompts or resources
@@ -327,6 +369,11 @@ class AltegioMCP(MCPServer[Runtime]):
         for name in manager.names():
             tool = manager.built(name)
             listed.append(manager.lazy.published[name] if tool is None else published(tool))
+        if self.warm_up_after is not None and self._warming is None:
+            # Started a moment later, so it does not compete with writing this answer.
+            self._warming = threading.Timer(self.warm_up_after, manager.lazy.warm_up)
+            self._warming.daemon = True
+            self._warming.start()
         return listed
 
     async def get_prompt(
@@ -428,12 +475,15 @@ def build_server(
     upstream: Upstream | None = None,
     current_caller: Callable[[], Caller] | None = None,
     server_options: dict[str, Any] | None = None,
+    warm_up: bool = False,
 ) -> AltegioServer:
     """The MCP server for these settings. `upstream` overrides where requests go (tests, sandbox).
 
     Only what `initialize` and `tools/list` need is done here: tools are published from the schema
     cache and built on their first call; the Altegio client (and with it the HTTP stack) opens on
-    first use; the sandbox of `--sandbox` is seeded on first use.
+    first use; the sandbox of `--sandbox` is seeded on first use. With `warm_up` (the served
+    process), the modules the first call needs load in a background thread just after the first
+    `tools/list`.
     """
     upstream = upstream or resolve_upstream(settings)
     settings = upstream.settings
@@ -473,7 +523,8 @@ def build_server(
         log_level=settings.log_level,
         **(server_options or {}),
     )
-    server.serve_lazily(LazyTools(runtime, entries))
+    server.serve_lazily(LazyTools(runtime, entries, upstream))
+    server.warm_up_after = WARM_UP_DELAY if warm_up else None
     served = {entry.name for entry in entries}
 
     def add_prompts() -> None:
@@ -504,7 +555,8 @@ def __getattr__(name: str) -> Any:
     # PEP 562: `altegio_mcp.server.AltegioClient` stays available (and patchable) while the start
     # does not import the client and its HTTP stack.
     if name == "AltegioClient":
-        from altegio_mcp.client import AltegioClient
+        with LOADING:
+            from altegio_mcp.client import AltegioClient
 
         globals()[name] = AltegioClient
         return AltegioClient

@@ -45,6 +45,27 @@ async def _spawn_to_tools_list(params: StdioServerParameters, errlog: TextIO) ->
     return elapsed, len(listed.tools)
 
 
+# A host lists the tools at once, then calls the first one when its model has answered: about a
+# second later at the very least.
+THINK_SECONDS = 1.0
+
+
+async def _first_call(params: StdioServerParameters, errlog: TextIO) -> tuple[float, float]:
+    """Seconds for the first and the second `list_team_members` call, the first one made
+    `THINK_SECONDS` after the `tools/list` answer."""
+    async with Client(stdio_client(params, errlog=errlog), cache=None) as client:
+        await client.list_tools()
+        await anyio.sleep(THINK_SECONDS)
+        started = time.perf_counter()
+        first = await client.call_tool("list_team_members", {})
+        middle = time.perf_counter()
+        second = await client.call_tool("list_team_members", {})
+        ended = time.perf_counter()
+    if first.is_error or second.is_error:
+        raise RuntimeError(f"list_team_members failed: {first.content or second.content}")
+    return middle - started, ended - middle
+
+
 async def _cold_start(runs: int, env: dict[str, str], errlog: TextIO, baseline: str | None) -> JsonDict:
     command, prefix = server_command()
     # Without --sandbox, as deployed: tokens from the environment, the default credential store.
@@ -76,8 +97,22 @@ async def _cold_start(runs: int, env: dict[str, str], errlog: TextIO, baseline: 
         for name in order:
             elapsed, _ = await _spawn_to_tools_list(servers[name], errlog)
             samples[name].append(elapsed)
+    # The first call after the start (the tools and the client load lazily: see the README).
+    callers = ["altegio", *(["baseline"] if baseline is not None else [])]
+    first_calls: dict[str, list[tuple[float, float]]] = {name: [] for name in callers}
+    for run in range(max(3, runs // 2)):
+        for name in callers[run % len(callers) :] + callers[: run % len(callers)]:
+            first_calls[name].append(await _first_call(servers[name], errlog))
     data: JsonDict = {
         "runs": runs,
+        "first_call": {
+            name: {
+                "think_seconds": THINK_SECONDS,
+                "first": ms_summary([first for first, _ in pairs]),
+                "second": ms_summary([second for _, second in pairs]),
+            }
+            for name, pairs in first_calls.items()
+        },
         "command": " ".join([command, *prefix, "serve", "--sandbox"]),
         "tools_listed": tools,
         **{name: ms_summary(values) for name, values in samples.items()},
@@ -114,6 +149,18 @@ def cold_start(runs: int, env: dict[str, str], errlog: TextIO, baseline: str | N
             None,
         ),
     ]
+    for name, first in data["first_call"].items():
+        rows.append(
+            Row(
+                f"  first tool call, {THINK_SECONDS:.0f} s after tools/list"
+                + (" (baseline)" if name == "baseline" else ""),
+                f"{first['first']['median_ms']:.0f} ms median (the second: {first['second']['median_ms']:.0f} ms)",
+                "serve --sandbox, list_team_members",
+                None,
+                "(info)",
+                None,
+            )
+        )
     if baseline is not None:
         for key, label in (("baseline", "serve --sandbox"), ("baseline_production", "serve")):
             median = data[key]["median_ms"]

@@ -7,6 +7,7 @@ quarter of a second): a server answers `initialize` and `tools/list` from the sc
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,19 +27,27 @@ DEFAULT_TOOLSETS: tuple[str, ...] = (
 )
 
 
+LOADING = threading.RLock()
+"""Held while the declarations (or the client they import) load: a background warm-up and the
+event loop never import these modules at once, in different orders (a deadlock Python resolves
+by handing one of them a half-initialised module)."""
+
+
 def __getattr__(name: str) -> Any:
     # PEP 562: `from altegio_mcp.operations import ALL_OPERATIONS` imports the registry then.
     # Other unknown names raise AttributeError, so `from altegio_mcp.operations import visits`
     # still imports the submodule.
     if name == "ALL_OPERATIONS":
-        from altegio_mcp.operations.registry import ALL_OPERATIONS
+        with LOADING:
+            from altegio_mcp.operations.registry import ALL_OPERATIONS
 
         return ALL_OPERATIONS
     if name == "Operation":
-        from altegio_mcp.operations.base import Operation
+        with LOADING:
+            from altegio_mcp.operations.base import Operation
 
         return Operation
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["ALL_OPERATIONS", "DEFAULT_TOOLSETS", "Operation"]
+__all__ = ["ALL_OPERATIONS", "DEFAULT_TOOLSETS", "LOADING", "Operation"]
