@@ -394,35 +394,36 @@ def side_by_side(run: PeerRun, env: dict[str, str], errlog: TextIO, scratch: Pat
             "peer skipped: no built altegio-pro-mcp (pass --peer DIR; benchmarks/README.md says how to build it)"
         )
 
-    def cells(kind: str, key: str, fmt: str) -> str:
-        return " | ".join(f"{name}: {fmt.format(sides[name][kind][key])}" for name in names)
+    def cells(kind: str, key: str) -> str:
+        return " | ".join(f"{name}: {sides[name][kind][key]:.2f} ms" for name in names)
 
     rows: list[Row] = []
     for kind, label in (("listing", f"{LISTING}-appointment listing"), ("single", "one appointment")):
-        cpu = ours[kind]["server_cpu_ms_per_call"]
         peer_cpu = sides[peer][kind]["server_cpu_ms_per_call"] if peer else None
-        rows.append(
-            Row(
-                f"P server CPU per call, {label}",
-                cells(kind, "server_cpu_ms_per_call", "{:.2f} ms"),
-                f"peer {peer_cpu:.2f} ms" if peer_cpu is not None else "peer absent",
-                ratio(cpu, peer_cpu) if peer_cpu else None,
-                "≤ peer",
-                cpu <= peer_cpu if peer_cpu is not None else None,
-            )
-        )
-        over = ours[kind]["over_bare_get_ms"]
-        peer_over = sides[peer][kind]["over_bare_get_ms"] if peer else None
-        rows.append(
-            Row(
-                f"P latency over the bare GET, {label}",
-                cells(kind, "over_bare_get_ms", "{:.2f} ms"),
+        for key, what, context in (
+            (
+                "server_cpu_ms_per_call",
+                "server CPU per call",
+                f"peer {peer_cpu:.2f} ms" if peer_cpu else "peer absent",
+            ),
+            (
+                "over_bare_get_ms",
+                "latency over the bare GET",
                 f"bare GET {data['bare_get'][kind]['median_ms']:.2f} ms median",
-                ratio(over, peer_over) if peer_over else None,
-                "≤ peer",
-                over <= peer_over if peer_over is not None else None,
+            ),
+        ):
+            value = ours[kind][key]
+            peer_value = sides[peer][kind][key] if peer else None
+            rows.append(
+                Row(
+                    f"P {what}, {label}",
+                    cells(kind, key),
+                    context,
+                    ratio(value, peer_value) if peer_value else None,
+                    "≤ peer",
+                    value <= peer_value if peer_value is not None else None,
+                )
             )
-        )
     floor = data["bare_sdk_ping"]
     rows.append(
         Row(

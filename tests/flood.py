@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
-import httpx
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from altegio_mcp.sandbox import DEMO_USER_TOKEN
+from tests.processes import stop, wait_until_up
 
 KEY = "flood-test-key-0123456789"
 ATTACKER = r"""
@@ -131,20 +131,6 @@ def server_process(
     return process, log_path
 
 
-def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError("server did not become healthy")
-
-
 def start_attackers(
     port: int, per: int, attackers: int, open_budget: float, hold: float
 ) -> list[subprocess.Popen[str]]:
@@ -235,7 +221,7 @@ async def run_flood(
     server, log_path = server_process(port, log_dir, env_extra or {}, executable)
     procs: list[subprocess.Popen[str]] = []
     try:
-        wait_healthy(port, server)
+        wait_until_up(f"http://127.0.0.1:{port}/health", server, "the server")
         procs = start_attackers(port, sockets // attackers, attackers, open_budget, hold)
         await normal_client(port, time.monotonic() + hold, result, call_timeout)
         for proc in procs:
@@ -254,12 +240,7 @@ async def run_flood(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
     result.log_bytes = log_path.stat().st_size
     with log_path.open("rb") as f:
         f.seek(max(0, result.log_bytes - 2000))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import httpx
 
-from tests.flood import KEY, free_port, server_process, wait_healthy
+from tests.flood import KEY, free_port, server_process
+from tests.processes import stop, wait_until_up
 
 INIT = {
     "jsonrpc": "2.0",
@@ -26,18 +26,13 @@ def serve_and_call(tmp_path: Path, env: dict[str, str]) -> tuple[str, str]:
     port = free_port()
     process, log_path = server_process(port, tmp_path, env, separate_stdout=True)
     try:
-        wait_healthy(port, process)
+        wait_until_up(f"http://127.0.0.1:{port}/health", process, "the server")
         base = f"http://127.0.0.1:{port}"
         assert httpx.post(f"{base}/mcp", json=INIT, headers=HEADERS).status_code == 401
         ok = httpx.post(f"{base}/mcp", json=INIT, headers={**HEADERS, "Authorization": f"Bearer {KEY}"})
         assert ok.status_code == 200
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
     stderr = log_path.read_text(encoding="utf-8")
     stdout = log_path.with_suffix(".stdout").read_text(encoding="utf-8")
     return stdout, stderr

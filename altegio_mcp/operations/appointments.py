@@ -305,7 +305,9 @@ async def list_partner_appointments(ctx: OpContext, a: ListPartnerAppointmentsAr
     }
     if a.location_id is not None:
         ctx.check_location(a.location_id)
-    res = await ctx.call("GET", "/records/partner", APPOINTMENTS, params=params)
+    res = await ctx.call(
+        "GET", "/records/partner", APPOINTMENTS, params=params, extra=None if a.detail else "ignore"
+    )
     items: list[Appointment] = []
     for wire in res.data:
         if wire.location and not ctx.caller.allows(wire.location):

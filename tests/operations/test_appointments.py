@@ -87,7 +87,13 @@ async def test_partner_list_parses_the_documented_example() -> None:
     upstream = Upstream({"GET /records/partner": documented("records_partner")})
     async with mock_session(upstream, location_id=4564) as s:
         out = structured(await s.call("list_partner_appointments", {"count": 10}))
+        full = structured(await s.call("list_partner_appointments", {"count": 10, "detail": True}))
     assert out["items"]
+    # The compact list reads only the declared fields; `detail` still gets every one Altegio sent.
+    sent = documented("records_partner")["data"][0]
+    undeclared = {k for k, v in sent.items() if v is not None} - set(WireAppointment.model_fields)
+    assert undeclared and set(full["items"][0]["details"]) >= undeclared
+    assert "details" not in out["items"][0]
     assert all(item["start"][-6] in "+-" for item in out["items"] if item.get("start"))
     partner = [r for r in upstream.sent("GET") if r.url.path.endswith("/records/partner")]
     assert partner[0].url.params["editable_length"] == "10"
